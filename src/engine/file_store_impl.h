@@ -1,0 +1,152 @@
+// FileStore: the embedded engine behind "file:<dir>" (DESIGN §3).
+//
+// Layout of <dir>: LOCK (held while open), log/segment-*.evlog (the log, the
+// only source of truth), index/ (RocksDB, derived, rebuilt from the log).
+//
+// Write path: callers validate their request and queue it; one writer thread
+// takes every queued request (group commit), checks expectations and
+// idempotency against its stream cache, encodes the accepted requests into one
+// group, writes it, fdatasyncs once, applies the group's index batch, then
+// publishes the new committed end and wakes the callers. Nothing is
+// acknowledged before it is synced; after a failed write or sync the store
+// refuses writes until it is reopened (DESIGN §3: no fsync retry).
+//
+// Read path: stream reads go through the index to single records; $all reads
+// find the nearest sparse entry and scan the log. Readers never look past the
+// committed end, so they never see a group that is not synced and indexed.
+//
+// Files: file_store.cc (API, reads), file_store_writer.cc (writer thread),
+// file_store_open.cc (open, recovery, rebuild).
+#pragma once
+
+#include <atomic>
+#include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/stream_state.h"
+#include "engine/file_store.h"
+#include "engine/index.h"
+#include "engine/log_cursor.h"
+#include "engine/segment_set.h"
+
+namespace evsrc {
+
+struct UuidHash {
+  std::size_t operator()(const Uuid& id) const {
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+    std::memcpy(&a, id.bytes.data(), 8);
+    std::memcpy(&b, id.bytes.data() + 8, 8);
+    return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ull));
+  }
+};
+
+class FileStore final : public EventStore {
+ public:
+  static Result<std::unique_ptr<EventStore>> open(const std::string& directory, const StoreOptions& options);
+  ~FileStore() override;
+
+  Result<AppendResult> append(std::string_view stream, ExpectedRevision expected,
+                              std::span<const EventData> events) override;
+  Result<TransactionResult> commit(std::span<const TransactionPart> parts) override;
+  Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override;
+  Result<AllPage> read_all(const AllReadOptions& options) override;
+  Result<StreamInfo> stream_info(std::string_view stream) override;
+  Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override;
+  Status delete_stream(std::string_view stream, ExpectedRevision expected) override;
+  Status tombstone_stream(std::string_view stream, ExpectedRevision expected) override;
+  Result<std::vector<std::string>> list_streams(std::string_view prefix, std::string_view after,
+                                                std::size_t limit) override;
+  Result<StoreStats> stats() override;
+  bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override;
+  Status close() override;
+
+ private:
+  struct PartView {
+    std::string_view stream;
+    ExpectedRevision expected = ExpectedRevision::any();
+    std::span<const EventData> events;
+  };
+  enum class RequestKind : std::uint8_t { write, set_metadata, soft_delete, tombstone };
+  struct Request {
+    RequestKind kind = RequestKind::write;
+    std::vector<PartView> parts;
+    const StreamMetadata* metadata = nullptr;
+    std::size_t bytes = 0;  // encoded size, for group sizing
+    Status status;
+    TransactionResult result;
+    std::binary_semaphore done{0};
+  };
+
+  FileStore(std::string directory, const StoreOptions& options, Env* env);
+
+  // --- open (file_store_open.cc) ---
+  Status recover();
+  Status replay_log(const IndexCheckpoint& start, bool verify_before_start);
+  Status cut_torn_tail(std::uint32_t segment, std::uint64_t offset, std::uint64_t nonzero_end);
+
+  // --- writer (file_store_writer.cc) ---
+  Status submit(Request& request);
+  void writer_loop();
+  void commit_group(std::vector<Request*>& group);
+  // Decides one request against the stream cache; on success encodes it into
+  // the group. Returns the request's error, if any (nothing encoded then).
+  Status prepare(Request& request);
+  Result<bool> try_idempotent(Request& request);
+  Status encode_write(Request& request);
+  Status encode_lifecycle(Request& request);
+  Status make_room(std::size_t bytes);
+  Status write_group();
+  // Applies one record to the stream cache, totals and the index batch.
+  Status apply(const log::LogRecord& record, LogLocation group, LogLocation location, std::size_t framed_size);
+  Status finish_batch();
+  Result<StreamEntry*> cached_stream(std::string_view name, bool create);
+  Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
+
+  // --- reads (file_store.cc) ---
+  Status check_open() const;
+  Result<LogCursor> cursor_at(Position position, Position end);
+
+  const std::string directory_;
+  const StoreOptions options_;
+  Env* const env_;
+  std::unique_ptr<FileLock> lock_;
+  SegmentSet segments_;
+  std::unique_ptr<Index> index_;
+
+  // Writer-thread state (and open's, before the thread starts).
+  std::unordered_map<std::string, StreamEntry> streams_;
+  std::unordered_set<std::string> dirty_streams_;
+  std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
+  IndexBatch batch_;
+  IndexCheckpoint totals_;        // next position / location / counters
+  std::string group_;             // records of the group being built
+  LogLocation group_location_;    // where the group being built starts
+  Position group_first_position_ = 0;
+  std::uint32_t group_records_ = 0;
+  Timestamp group_time_{};
+
+  // Queue between callers and the writer.
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Request*> queue_;
+  bool stopping_ = false;
+  Status failed_;  // set once a write or sync failed; guarded by queue_mutex_
+  std::thread writer_;
+
+  // Published to readers.
+  std::atomic<Position> committed_end_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex commit_mutex_;
+  std::condition_variable commit_cv_;
+  std::mutex stats_mutex_;
+  IndexCheckpoint published_totals_;
+};
+
+}  // namespace evsrc

@@ -1,0 +1,210 @@
+// Opening the embedded engine: recovery of the log's tail and of the index
+// (see file_store_impl.h and docs/storage-format.md "Recovery").
+//
+// Pass 1 reads the log from the index checkpoint (or from the beginning when
+// StoreOptions::verify_all_on_open) to its end, verifying every record, and
+// decides what a damaged spot means: in the last group of the log it is a
+// torn write (cut it: it was never acknowledged); anywhere else it is
+// corruption (refuse to open). Pass 2 applies the records after the index
+// checkpoint to the index.
+#include <algorithm>
+
+#include "engine/coding.h"
+#include "engine/file_store_impl.h"
+
+namespace evsrc {
+namespace {
+
+constexpr std::size_t kScanChunk = 1 << 20;
+// Records are applied to the index in batches of about this many entries,
+// always cut at a group boundary.
+constexpr std::size_t kReplayBatchEntries = 200'000;
+
+struct TailScan {
+  bool group_found = false;         // a valid group header exists after the spot
+  std::uint64_t found_at = 0;
+  std::uint64_t nonzero_end = 0;    // end of the non-zero bytes after the spot
+};
+
+// Looks for a valid group header in `segment` after `from`, until a run of
+// `zero_run` zero bytes (the preallocated, never written part) or the end.
+Result<TailScan> scan_after(const Segment& segment, std::uint64_t from, std::uint64_t zero_run) {
+  TailScan scan;
+  scan.nonzero_end = from;
+  std::string chunk;
+  const std::uint64_t capacity = segment.header.capacity;
+  for (std::uint64_t offset = from; offset < capacity;) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kScanChunk + log::kGroupHeaderSize, capacity - offset));
+    chunk.resize(want);
+    std::size_t read = 0;
+    if (Status status = segment.file->read_at(offset, want, chunk.data(), &read); !status.ok()) return status;
+    chunk.resize(read);
+    if (read == 0) break;
+    const std::size_t step = std::min<std::size_t>(read, kScanChunk);
+    for (std::size_t i = 0; i < step; ++i) {
+      if (chunk[i] == 0) continue;
+      scan.nonzero_end = offset + i + 1;
+      if (i + 4 <= read && coding::get_le<std::uint32_t>(chunk.data() + i) == log::kGroupMagic &&
+          offset + i > from && log::decode_group_header(std::string_view(chunk).substr(i))) {
+        scan.group_found = true;
+        scan.found_at = offset + i;
+        return scan;
+      }
+    }
+    offset += step;
+    if (offset - scan.nonzero_end >= zero_run) break;
+  }
+  return scan;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory, const StoreOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::posix();
+  if (options.segment_bytes < (64u << 10) || options.segment_bytes > UINT32_MAX) {
+    return Status::invalid_argument("segment_bytes must be between 64 KiB and 4 GiB");
+  }
+  if (Status status = env->create_dirs(directory + "/log"); !status.ok()) return status;
+  auto lock = env->lock_file(directory + "/LOCK");
+  if (!lock.ok()) return lock.status();
+  std::unique_ptr<FileStore> store(new FileStore(directory, options, env));
+  store->lock_ = std::move(*lock);
+  if (Status status = store->recover(); !status.ok()) {
+    store->closed_.store(true);
+    store->index_.reset();
+    return status;
+  }
+  store->writer_ = std::thread([raw = store.get()] { raw->writer_loop(); });
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+Status FileStore::recover() {
+  if (Status status = segments_.load(); !status.ok()) return status;
+  const std::string index_path = directory_ + "/index";
+  if (segments_.snapshot()->empty()) {
+    // A new store (or a log that never got its first segment): any index
+    // left behind cannot describe it.
+    if (Status status = Index::destroy(index_path, env_->in_memory()); !status.ok()) return status;
+    auto segment = segments_.create(0, 0, options_.segment_bytes);
+    if (!segment.ok()) return segment.status();
+  }
+  auto index = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
+  if (!index.ok()) return index.status();
+  index_ = std::move(*index);
+  auto checkpoint = index_->checkpoint();
+  if (!checkpoint.ok()) return checkpoint.status();
+  IndexCheckpoint start;
+  start.next_group = LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)};
+  const IndexCheckpoint fresh = start;
+  if (*checkpoint) start = **checkpoint;
+  Status status = replay_log(start, options_.verify_all_on_open);
+  if (status.code() == ErrorCode::not_found) {
+    // The index does not match the log (it is ahead of it, or points where no
+    // group starts): rebuild it from the log.
+    index_.reset();
+    if (Status destroyed = Index::destroy(index_path, env_->in_memory()); !destroyed.ok()) return destroyed;
+    auto rebuilt = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
+    if (!rebuilt.ok()) return rebuilt.status();
+    index_ = std::move(*rebuilt);
+    streams_.clear();
+    status = replay_log(fresh, true);
+    if (status.code() == ErrorCode::not_found) return Status::corruption("log does not start at position 0");
+  }
+  return status;
+}
+
+// Returns not_found when `start` (the index checkpoint) does not match the log.
+Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
+  const auto segments = segments_.snapshot();
+  const std::uint64_t zero_run = std::max<std::uint64_t>(2u << 20, 2 * options_.limits.max_event_bytes + 4096);
+  if (start.next_group.segment >= segments->size()) return Status::not_found("checkpoint beyond the log");
+
+  // Pass 1: verify and find the end of the log.
+  const bool from_beginning = verify_all || start.next_position == 0;
+  LogCursor scan = from_beginning
+                       ? LogCursor(segments, LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)}, 0, UINT64_MAX)
+                       : LogCursor(segments, start.next_group, start.next_position, UINT64_MAX);
+  bool checkpoint_seen = start.next_position == 0 && start.next_group.segment == 0 &&
+                         start.next_group.offset == log::kSegmentHeaderSize;
+  log::LogRecord record;
+  Status damage;
+  while (true) {
+    if (scan.between_groups() && scan.position() == start.next_position &&
+        scan.next_group_location() == start.next_group) {
+      checkpoint_seen = true;
+    }
+    auto more = scan.next(&record);
+    if (!more.ok()) {
+      damage = more.status();
+      break;
+    }
+    if (!*more) break;
+  }
+  const LogLocation damaged_group = scan.between_groups() ? scan.next_group_location() : scan.group_location();
+  const bool at_checkpoint_start = !from_beginning && scan.position() == start.next_position && scan.between_groups();
+  if (damage.code() == ErrorCode::io_error) return damage;
+  // Where the readable log ends, and whether anything valid lies beyond it.
+  const std::uint32_t last = static_cast<std::uint32_t>(segments->size() - 1);
+  const LogLocation end = damage.ok() ? scan.next_group_location() : damaged_group;
+  if (end.segment != last) {
+    if (!damage.ok()) return damage;  // damage in a sealed segment
+  }
+  auto tail = scan_after(*(*segments)[end.segment], end.offset, zero_run);
+  if (!tail.ok()) return tail.status();
+  if (tail->group_found) {
+    if (!damage.ok()) return damage;
+    return Status::corruption("log is damaged in " + (*segments)[end.segment]->path + " at offset " +
+                              std::to_string(end.offset) + ": valid data follows at offset " +
+                              std::to_string(tail->found_at));
+  }
+  if (!damage.ok() && at_checkpoint_start && start.next_position > 0) {
+    return Status::not_found("index checkpoint does not point at a group");
+  }
+  // Everything before `target` is whole; a damaged group is cut as a whole.
+  const Position target = damage.ok() || scan.between_groups() ? scan.position() : scan.group_first_position();
+  if (!checkpoint_seen || start.next_position > target) return Status::not_found("index ahead of the log");
+  if (tail->nonzero_end > end.offset) {
+    // A torn last group: never acknowledged, so cut it.
+    if (Status status = cut_torn_tail(end.segment, end.offset, tail->nonzero_end); !status.ok()) return status;
+  }
+
+  // Pass 2: apply what the index has not seen.
+  totals_ = start;
+  LogCursor apply_cursor(segments, start.next_group, start.next_position, target);
+  group_ids_.clear();
+  while (true) {
+    auto more = apply_cursor.next(&record);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (Status status = apply(record, apply_cursor.group_location(), apply_cursor.record_location(),
+                              apply_cursor.record_size());
+        !status.ok()) {
+      return status;
+    }
+    if (apply_cursor.between_groups()) {
+      totals_.next_group = apply_cursor.next_group_location();
+      if (batch_.count() >= kReplayBatchEntries) {
+        group_ids_.clear();
+        if (Status status = finish_batch(); !status.ok()) return status;
+      }
+    }
+  }
+  group_ids_.clear();
+  totals_.next_group = end;
+  if (Status status = finish_batch(); !status.ok()) return status;
+  group_location_ = totals_.next_group;
+  group_records_ = 0;
+  committed_end_.store(totals_.next_position, std::memory_order_release);
+  published_totals_ = totals_;
+  return Status();
+}
+
+Status FileStore::cut_torn_tail(std::uint32_t segment_index, std::uint64_t offset, std::uint64_t nonzero_end) {
+  const auto segments = segments_.snapshot();
+  File& file = *(*segments)[segment_index]->file;
+  const std::string zeros(static_cast<std::size_t>(nonzero_end - offset), '\0');
+  if (Status status = file.write_at(offset, zeros); !status.ok()) return status;
+  return file.sync();
+}
+
+}  // namespace evsrc

@@ -1,0 +1,399 @@
+// The writer thread of the embedded engine: group commit (see file_store_impl.h).
+#include <algorithm>
+
+#include "core/append_rules.h"
+#include "engine/file_store_impl.h"
+
+namespace evsrc {
+namespace {
+
+// Exact framed size of an event record (see log_format.cc).
+std::size_t event_record_size(std::string_view stream, const EventData& event) {
+  return log::kRecordHeaderSize + 20 + stream.size() + 8 + 16 + 2 + 8 + event_size(event);
+}
+
+constexpr std::size_t kLifecycleRecordSlack = 64;
+
+}  // namespace
+
+Status FileStore::submit(Request& request) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return Status::closed("store is closed");
+    if (!failed_.ok()) return failed_;
+    queue_.push_back(&request);
+  }
+  queue_cv_.notify_one();
+  request.done.acquire();
+  return request.status;
+}
+
+void FileStore::writer_loop() {
+  std::vector<Request*> group;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      std::size_t bytes = 0;
+      while (!queue_.empty() && (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+        bytes += queue_.front()->bytes;
+        group.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    commit_group(group);
+    for (Request* request : group) request->done.release();
+    group.clear();
+  }
+}
+
+void FileStore::commit_group(std::vector<Request*>& group) {
+  group_.clear();
+  group_ids_.clear();
+  group_location_ = totals_.next_group;
+  group_first_position_ = totals_.next_position;
+  group_records_ = 0;
+  group_time_ = std::max(now_timestamp(), totals_.last_recorded_at);
+  std::vector<Request*> written;
+  Status failure;
+  {
+    std::lock_guard lock(queue_mutex_);
+    failure = failed_;
+  }
+  for (Request* request : group) {
+    if (!failure.ok()) {
+      request->status = failure;
+      continue;
+    }
+    const Position before = totals_.next_position;
+    request->status = prepare(*request);
+    if (request->status.ok() && totals_.next_position != before) {
+      written.push_back(request);
+    } else if (request->status.code() == ErrorCode::io_error) {
+      // Records of this request may already be in the group: the whole
+      // group fails and the store stops accepting writes.
+      failure = request->status;
+      written.push_back(request);
+    }
+  }
+  if (failure.ok() && group_records_ > 0) failure = write_group();
+  if (failure.ok() && batch_.count() > 0) failure = finish_batch();
+  if (!failure.ok()) {
+    for (Request* request : written) request->status = failure;
+    std::lock_guard lock(queue_mutex_);
+    if (failed_.ok()) {
+      failed_ = Status::io_error("store refuses writes after an I/O failure (" + failure.message() +
+                                 "); reopen it to recover what was synced");
+    }
+    return;
+  }
+  committed_end_.store(totals_.next_position, std::memory_order_release);
+  {
+    std::lock_guard lock(stats_mutex_);
+    published_totals_ = totals_;
+  }
+  {
+    std::lock_guard lock(commit_mutex_);
+  }
+  commit_cv_.notify_all();
+}
+
+Status FileStore::prepare(Request& request) {
+  request.result = TransactionResult{};
+  if (request.kind != RequestKind::write) return encode_lifecycle(request);
+  auto idempotent = try_idempotent(request);
+  if (!idempotent.ok()) return idempotent.status();
+  if (*idempotent) return Status();
+  for (std::size_t i = 0; i < request.parts.size(); ++i) {
+    const PartView& part = request.parts[i];
+    auto entry = cached_stream(part.stream, false);
+    if (!entry.ok()) return entry.status();
+    const StreamState empty;
+    Status status = check_expected_revision(part.stream, *entry ? (*entry)->state : empty, part.expected);
+    if (!status.ok()) return request.parts.size() > 1 ? part_error(i, status) : status;
+  }
+  return encode_write(request);
+}
+
+Result<bool> FileStore::try_idempotent(Request& request) {
+  std::size_t known = 0;
+  std::size_t total = 0;
+  std::vector<std::vector<EventLocation>> locations(request.parts.size());
+  for (std::size_t i = 0; i < request.parts.size(); ++i) {
+    for (const EventData& event : request.parts[i].events) {
+      ++total;
+      if (event.id.is_nil()) continue;
+      std::optional<EventLocation> location;
+      if (auto it = group_ids_.find(event.id); it != group_ids_.end()) {
+        location = it->second;
+      } else {
+        auto found = index_->event_id(event.id);
+        if (!found.ok()) return found.status();
+        location = *found;
+      }
+      if (location) {
+        ++known;
+        locations[i].push_back(*location);
+      }
+    }
+  }
+  if (known == 0) return false;
+  const auto conflict = [](std::size_t part, const std::string& why) {
+    return Status::idempotency_conflict("part " + std::to_string(part) + ": " + why);
+  };
+  if (known != total) {
+    return Status::idempotency_conflict(std::to_string(known) + " of the " + std::to_string(total) +
+                                        " event ids were already recorded; a retry must resend the same events");
+  }
+  std::string scratch;
+  log::LogRecord record;
+  for (std::size_t i = 0; i < request.parts.size(); ++i) {
+    const PartView& part = request.parts[i];
+    TransactionPartResult result;
+    if (part.events.empty()) {
+      auto entry = cached_stream(part.stream, false);
+      if (!entry.ok()) return entry.status();
+      if (*entry) result.first_revision = result.last_revision = (*entry)->state.visible_revision();
+    }
+    for (std::size_t k = 0; k < part.events.size(); ++k) {
+      if (Status status = read_recorded(locations[i][k], &scratch, &record); !status.ok()) return status;
+      const EventData& event = part.events[k];
+      if (record.stream != part.stream) {
+        return conflict(i, "event " + event.id.to_string() + " was recorded in another stream");
+      }
+      if (k > 0 && record.revision != *result.first_revision + k) {
+        return conflict(i, "event " + event.id.to_string() + " was recorded at another place");
+      }
+      if (record.type != event.type || record.data != event.data || record.metadata != event.metadata ||
+          record.content_type != event.content_type) {
+        return conflict(i, "event " + event.id.to_string() + " was recorded with other content");
+      }
+      if (k == 0) result.first_revision = record.revision;
+      result.last_revision = record.revision;
+      result.position = record.position;
+    }
+    request.result.position = std::max(request.result.position, result.position);
+    request.result.parts.push_back(result);
+  }
+  for (TransactionPartResult& part : request.result.parts) {
+    if (part.position == 0 && !part.last_revision) part.position = request.result.position;
+  }
+  return true;
+}
+
+Status FileStore::read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record) {
+  // Records of the group being built are still in memory.
+  if (location.position >= group_first_position_ && location.record.segment == group_location_.segment) {
+    const std::size_t offset = location.record.offset - group_location_.offset - log::kGroupHeaderSize;
+    return log::decode_record(std::string_view(group_).substr(offset), record);
+  }
+  return read_record_at(*segments_.snapshot(), location.record, scratch, record);
+}
+
+Status FileStore::encode_write(Request& request) {
+  std::size_t bytes = 0;
+  for (const PartView& part : request.parts) {
+    for (const EventData& event : part.events) bytes += event_record_size(part.stream, event);
+  }
+  if (bytes > 0) {
+    if (Status status = make_room(bytes); !status.ok()) return status;
+  }
+  Position last_position = totals_.next_position == 0 ? 0 : totals_.next_position - 1;
+  for (const PartView& part : request.parts) {
+    TransactionPartResult result;
+    auto entry = cached_stream(part.stream, !part.events.empty());
+    if (!entry.ok()) return entry.status();
+    if (part.events.empty()) {
+      if (*entry) result.first_revision = result.last_revision = (*entry)->state.visible_revision();
+      request.result.parts.push_back(result);
+      continue;
+    }
+    StreamRevision revision = (*entry)->state.next_revision();
+    result.first_revision = revision;
+    for (const EventData& event : part.events) {
+      log::LogRecord record;
+      record.kind = log::RecordKind::event;
+      record.position = totals_.next_position;
+      record.recorded_at = group_time_;
+      record.stream = part.stream;
+      record.revision = revision;
+      record.id = event.id.is_nil() ? Uuid::random() : event.id;
+      record.type = event.type;
+      record.content_type = event.content_type;
+      record.metadata = event.metadata;
+      record.data = event.data;
+      const std::size_t start = group_.size();
+      log::append_event_record(group_, record.position, group_time_, part.stream, revision, record.id, event);
+      const LogLocation location{group_location_.segment,
+                                 static_cast<std::uint32_t>(group_location_.offset + log::kGroupHeaderSize + start)};
+      if (Status status = apply(record, group_location_, location, group_.size() - start); !status.ok()) return status;
+      last_position = record.position;
+      result.last_revision = revision++;
+    }
+    result.position = last_position;
+    request.result.parts.push_back(result);
+  }
+  request.result.position = last_position;
+  for (TransactionPartResult& part : request.result.parts) {
+    if (!part.last_revision || part.position == 0) part.position = last_position;
+  }
+  return Status();
+}
+
+Status FileStore::encode_lifecycle(Request& request) {
+  const PartView& part = request.parts.front();
+  auto entry = cached_stream(part.stream, false);
+  if (!entry.ok()) return entry.status();
+  const StreamState empty;
+  const StreamState& state = *entry ? (*entry)->state : empty;
+  if (request.kind == RequestKind::set_metadata) {
+    if (state.tombstoned) return Status::stream_deleted("stream " + std::string(part.stream) + " is tombstoned");
+  } else {
+    if (Status status = check_expected_revision(part.stream, state, part.expected); !status.ok()) return status;
+    if (request.kind == RequestKind::soft_delete && !state.exists()) {
+      return Status::not_found("stream " + std::string(part.stream) + " does not exist");
+    }
+  }
+  const std::size_t bytes = part.stream.size() + kLifecycleRecordSlack +
+                            (request.metadata != nullptr ? request.metadata->custom.size() : 0);
+  if (Status status = make_room(bytes); !status.ok()) return status;
+  auto target = cached_stream(part.stream, true);
+  if (!target.ok()) return target.status();
+  log::LogRecord record;
+  record.position = totals_.next_position;
+  record.recorded_at = group_time_;
+  record.stream = part.stream;
+  const std::size_t start = group_.size();
+  switch (request.kind) {
+    case RequestKind::set_metadata:
+      record.kind = log::RecordKind::stream_metadata;
+      record.stream_metadata = *request.metadata;
+      log::append_metadata_record(group_, record.position, group_time_, part.stream, *request.metadata);
+      break;
+    case RequestKind::soft_delete:
+      record.kind = log::RecordKind::stream_deleted;
+      record.visible_from = (*target)->state.next_revision();
+      log::append_deleted_record(group_, record.position, group_time_, part.stream, record.visible_from);
+      break;
+    case RequestKind::tombstone:
+      record.kind = log::RecordKind::stream_tombstoned;
+      log::append_tombstone_record(group_, record.position, group_time_, part.stream);
+      break;
+    case RequestKind::write:
+      return Status::invalid_argument("not a lifecycle request");
+  }
+  const LogLocation location{group_location_.segment,
+                             static_cast<std::uint32_t>(group_location_.offset + log::kGroupHeaderSize + start)};
+  if (Status status = apply(record, group_location_, location, group_.size() - start); !status.ok()) return status;
+  request.result.position = record.position;
+  request.result.parts.push_back(TransactionPartResult{});
+  return Status();
+}
+
+Status FileStore::make_room(std::size_t bytes) {
+  const auto segments = segments_.snapshot();
+  const std::uint64_t capacity = (*segments)[group_location_.segment]->header.capacity;
+  const std::uint64_t usable = options_.segment_bytes - log::kSegmentHeaderSize - log::kGroupHeaderSize;
+  if (bytes > usable) {
+    return Status::too_large("request needs " + std::to_string(bytes) + " bytes of log; a segment holds " +
+                             std::to_string(usable));
+  }
+  if (group_location_.offset + log::kGroupHeaderSize + group_.size() + bytes <= capacity) return Status();
+  // Seal the current segment: what is already in the group goes out and is
+  // synced first, so a later segment always implies a complete earlier one.
+  if (group_records_ > 0) {
+    if (Status status = write_group(); !status.ok()) return status;
+  }
+  const std::uint64_t number = (*segments)[group_location_.segment]->header.number + 1;
+  auto segment = segments_.create(number, totals_.next_position, options_.segment_bytes);
+  if (!segment.ok()) return segment.status();
+  totals_.next_group = LogLocation{group_location_.segment + 1, static_cast<std::uint32_t>(log::kSegmentHeaderSize)};
+  group_location_ = totals_.next_group;
+  group_first_position_ = totals_.next_position;
+  return Status();
+}
+
+Status FileStore::write_group() {
+  std::string bytes;
+  bytes.reserve(log::kGroupHeaderSize + group_.size());
+  log::append_group_header(bytes, log::GroupHeader{static_cast<std::uint32_t>(group_.size()), group_records_,
+                                                   group_first_position_});
+  bytes.append(group_);
+  const auto segments = segments_.snapshot();
+  File& file = *(*segments)[group_location_.segment]->file;
+  if (Status status = file.write_at(group_location_.offset, bytes); !status.ok()) return status;
+  if (options_.sync) {
+    if (Status status = file.sync(); !status.ok()) return status;
+  }
+  totals_.next_group = LogLocation{group_location_.segment,
+                                   static_cast<std::uint32_t>(group_location_.offset + bytes.size())};
+  group_location_ = totals_.next_group;
+  group_first_position_ = totals_.next_position;
+  group_records_ = 0;
+  group_.clear();
+  return Status();
+}
+
+Result<StreamEntry*> FileStore::cached_stream(std::string_view name, bool create) {
+  auto it = streams_.find(std::string(name));
+  if (it == streams_.end()) {
+    auto stored = index_->stream(name);
+    if (!stored.ok()) return stored.status();
+    if (!*stored) {
+      if (!create) return static_cast<StreamEntry*>(nullptr);
+      StreamEntry entry;
+      entry.id = totals_.next_stream_id++;
+      ++totals_.streams;
+      stored = std::optional<StreamEntry>(entry);
+    }
+    it = streams_.emplace(std::string(name), std::move(**stored)).first;
+  }
+  return &it->second;
+}
+
+Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLocation location,
+                        std::size_t framed_size) {
+  auto entry = cached_stream(record.stream, true);
+  if (!entry.ok()) return entry.status();
+  StreamState& state = (*entry)->state;
+  const EventLocation event_location{record.position, location};
+  switch (record.kind) {
+    case log::RecordKind::event:
+      state.last_revision = record.revision;
+      state.soft_deleted = false;
+      batch_.put_event((*entry)->id, record.revision, event_location);
+      batch_.put_event_id(record.id, event_location);
+      group_ids_[record.id] = event_location;
+      ++totals_.events;
+      break;
+    case log::RecordKind::stream_metadata:
+      state.metadata = record.stream_metadata;
+      break;
+    case log::RecordKind::stream_deleted:
+      state.soft_deleted = true;
+      state.visible_from = record.visible_from;
+      break;
+    case log::RecordKind::stream_tombstoned:
+      state.tombstoned = true;
+      break;
+  }
+  dirty_streams_.emplace(record.stream);
+  if (record.position % kSparseInterval == 0) batch_.put_sparse(record.position, SparseEntry{group, location});
+  totals_.next_position = record.position + 1;
+  totals_.bytes += framed_size;
+  totals_.last_recorded_at = std::max(totals_.last_recorded_at, record.recorded_at);
+  ++group_records_;
+  return Status();
+}
+
+Status FileStore::finish_batch() {
+  for (const std::string& name : dirty_streams_) batch_.put_stream(name, streams_.at(name));
+  dirty_streams_.clear();
+  batch_.put_checkpoint(totals_);
+  Status status = index_->write(batch_);
+  batch_.clear();
+  return status;
+}
+
+}  // namespace evsrc

@@ -1,0 +1,301 @@
+#include "engine/index.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/coding.h"
+
+namespace evsrc {
+namespace {
+
+using coding::get_le;
+using coding::put_le;
+
+constexpr char kCheckpointKey[] = "c";
+constexpr std::uint32_t kCheckpointVersion = 1;
+
+Status to_status(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status();
+  if (status.IsCorruption()) return Status::corruption("index " + std::string(what) + ": " + status.ToString());
+  return Status::io_error("index " + std::string(what) + ": " + status.ToString());
+}
+
+std::string stream_key(std::string_view name) {
+  std::string key("s");
+  key.append(name);
+  return key;
+}
+
+std::string event_key(std::uint64_t stream_id, StreamRevision revision) {
+  std::string key("e");
+  coding::put_be64(key, stream_id);
+  coding::put_be64(key, revision);
+  return key;
+}
+
+std::string event_id_key(const Uuid& id) {
+  std::string key("i");
+  key.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
+  return key;
+}
+
+std::string sparse_key(Position position) {
+  std::string key("p");
+  coding::put_be64(key, position);
+  return key;
+}
+
+std::string encode_location(const EventLocation& location) {
+  std::string value;
+  put_le<std::uint64_t>(value, location.position);
+  put_le<std::uint32_t>(value, location.record.segment);
+  put_le<std::uint32_t>(value, location.record.offset);
+  return value;
+}
+
+std::optional<EventLocation> decode_location(std::string_view value) {
+  if (value.size() != 16) return std::nullopt;
+  return EventLocation{get_le<std::uint64_t>(value.data()),
+                       LogLocation{get_le<std::uint32_t>(value.data() + 8), get_le<std::uint32_t>(value.data() + 12)}};
+}
+
+std::string encode_stream(const StreamEntry& entry) {
+  const StreamState& state = entry.state;
+  std::string value;
+  put_le<std::uint64_t>(value, entry.id);
+  std::uint8_t flags = 0;
+  if (state.last_revision) flags |= 1;
+  if (state.soft_deleted) flags |= 2;
+  if (state.tombstoned) flags |= 4;
+  if (state.metadata.max_count) flags |= 8;
+  if (state.metadata.max_age) flags |= 16;
+  if (state.metadata.truncate_before) flags |= 32;
+  coding::put_u8(value, flags);
+  put_le<std::uint64_t>(value, state.last_revision.value_or(0));
+  put_le<std::uint64_t>(value, state.visible_from);
+  put_le<std::uint64_t>(value, state.metadata.max_count.value_or(0));
+  put_le<std::int64_t>(value, state.metadata.max_age ? state.metadata.max_age->count() : 0);
+  put_le<std::uint64_t>(value, state.metadata.truncate_before.value_or(0));
+  value.append(state.metadata.custom);
+  return value;
+}
+
+Result<StreamEntry> decode_stream(std::string_view value) {
+  coding::Reader reader(value);
+  StreamEntry entry;
+  entry.id = reader.le<std::uint64_t>();
+  const auto flags = reader.le<std::uint8_t>();
+  const auto last_revision = reader.le<std::uint64_t>();
+  entry.state.visible_from = reader.le<std::uint64_t>();
+  const auto max_count = reader.le<std::uint64_t>();
+  const auto max_age = reader.le<std::int64_t>();
+  const auto truncate_before = reader.le<std::uint64_t>();
+  if (!reader.ok()) return Status::corruption("index stream entry is malformed");
+  if (flags & 1) entry.state.last_revision = last_revision;
+  entry.state.soft_deleted = (flags & 2) != 0;
+  entry.state.tombstoned = (flags & 4) != 0;
+  if (flags & 8) entry.state.metadata.max_count = max_count;
+  if (flags & 16) entry.state.metadata.max_age = std::chrono::seconds(max_age);
+  if (flags & 32) entry.state.metadata.truncate_before = truncate_before;
+  entry.state.metadata.custom = std::string(reader.bytes(reader.remaining()));
+  return entry;
+}
+
+rocksdb::Options make_options(rocksdb::Env* env, std::size_t cache_bytes) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.env = env;
+  options.max_background_jobs = 2;
+  options.write_buffer_size = 64 << 20;
+  options.memtable_whole_key_filtering = true;
+  options.memtable_prefix_bloom_size_ratio = 0.05;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+}  // namespace
+
+IndexBatch::IndexBatch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+IndexBatch::~IndexBatch() = default;
+
+void IndexBatch::put_stream(std::string_view name, const StreamEntry& entry) {
+  (void)batch_->Put(stream_key(name), encode_stream(entry));
+}
+
+void IndexBatch::put_event(std::uint64_t stream_id, StreamRevision revision, const EventLocation& location) {
+  (void)batch_->Put(event_key(stream_id, revision), encode_location(location));
+}
+
+void IndexBatch::put_event_id(const Uuid& id, const EventLocation& location) {
+  (void)batch_->Put(event_id_key(id), encode_location(location));
+}
+
+void IndexBatch::put_sparse(Position position, const SparseEntry& entry) {
+  std::string value;
+  put_le<std::uint32_t>(value, entry.group.segment);
+  put_le<std::uint32_t>(value, entry.group.offset);
+  put_le<std::uint32_t>(value, entry.record.segment);
+  put_le<std::uint32_t>(value, entry.record.offset);
+  (void)batch_->Put(sparse_key(position), value);
+}
+
+void IndexBatch::put_checkpoint(const IndexCheckpoint& checkpoint) {
+  std::string value;
+  put_le<std::uint32_t>(value, kCheckpointVersion);
+  put_le<std::uint64_t>(value, checkpoint.next_position);
+  put_le<std::uint32_t>(value, checkpoint.next_group.segment);
+  put_le<std::uint32_t>(value, checkpoint.next_group.offset);
+  put_le<std::uint64_t>(value, checkpoint.next_stream_id);
+  put_le<std::uint64_t>(value, checkpoint.events);
+  put_le<std::uint64_t>(value, checkpoint.streams);
+  put_le<std::uint64_t>(value, checkpoint.bytes);
+  put_le<std::int64_t>(value, checkpoint.last_recorded_at.time_since_epoch().count());
+  (void)batch_->Put(kCheckpointKey, value);
+}
+
+void IndexBatch::clear() { batch_->Clear(); }
+std::size_t IndexBatch::count() const { return static_cast<std::size_t>(batch_->Count()); }
+
+Result<std::unique_ptr<Index>> Index::open(const std::string& path, bool in_memory, std::size_t cache_bytes) {
+  std::unique_ptr<Index> index(new Index());
+  rocksdb::Env* env = rocksdb::Env::Default();
+  if (in_memory) {
+    index->memory_env_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    env = index->memory_env_.get();
+  }
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status = rocksdb::DB::Open(make_options(env, cache_bytes), path, &db);
+  if (!status.ok()) return to_status(status, "open");
+  index->db_.reset(db);
+  return index;
+}
+
+Status Index::destroy(const std::string& path, bool in_memory) {
+  if (in_memory) return Status();  // a fresh memory env starts empty
+  return to_status(rocksdb::DestroyDB(path, rocksdb::Options()), "destroy");
+}
+
+Index::~Index() {
+  if (db_) (void)db_->Close();
+}
+
+Status Index::write(IndexBatch& batch) {
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  return to_status(db_->Write(options, batch.batch_.get()), "write");
+}
+
+Status Index::flush() { return to_status(db_->Flush(rocksdb::FlushOptions()), "flush"); }
+
+Result<std::optional<IndexCheckpoint>> Index::checkpoint() {
+  std::string value;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), kCheckpointKey, &value);
+  if (status.IsNotFound()) return std::optional<IndexCheckpoint>();
+  if (!status.ok()) return to_status(status, "read checkpoint");
+  coding::Reader reader(value);
+  if (reader.le<std::uint32_t>() != kCheckpointVersion) return Status::corruption("index checkpoint version unknown");
+  IndexCheckpoint checkpoint;
+  checkpoint.next_position = reader.le<std::uint64_t>();
+  checkpoint.next_group.segment = reader.le<std::uint32_t>();
+  checkpoint.next_group.offset = reader.le<std::uint32_t>();
+  checkpoint.next_stream_id = reader.le<std::uint64_t>();
+  checkpoint.events = reader.le<std::uint64_t>();
+  checkpoint.streams = reader.le<std::uint64_t>();
+  checkpoint.bytes = reader.le<std::uint64_t>();
+  checkpoint.last_recorded_at = Timestamp(std::chrono::microseconds(reader.le<std::int64_t>()));
+  if (!reader.ok()) return Status::corruption("index checkpoint is malformed");
+  return std::optional<IndexCheckpoint>(checkpoint);
+}
+
+Result<std::optional<StreamEntry>> Index::stream(std::string_view name) {
+  std::string value;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), stream_key(name), &value);
+  if (status.IsNotFound()) return std::optional<StreamEntry>();
+  if (!status.ok()) return to_status(status, "read stream");
+  auto entry = decode_stream(value);
+  if (!entry.ok()) return entry.status();
+  return std::optional<StreamEntry>(std::move(*entry));
+}
+
+namespace {
+
+Result<std::optional<EventLocation>> get_location(rocksdb::DB& db, const std::string& key) {
+  std::string value;
+  const rocksdb::Status status = db.Get(rocksdb::ReadOptions(), key, &value);
+  if (status.IsNotFound()) return std::optional<EventLocation>();
+  if (!status.ok()) return to_status(status, "read event");
+  auto location = decode_location(value);
+  if (!location) return Status::corruption("index event entry is malformed");
+  return location;
+}
+
+}  // namespace
+
+Result<std::optional<EventLocation>> Index::event_id(const Uuid& id) { return get_location(*db_, event_id_key(id)); }
+
+Result<std::optional<EventLocation>> Index::event(std::uint64_t stream_id, StreamRevision revision) {
+  return get_location(*db_, event_key(stream_id, revision));
+}
+
+Result<std::optional<std::pair<Position, SparseEntry>>> Index::sparse_floor(Position position) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekForPrev(sparse_key(position));
+  if (!it->status().ok()) return to_status(it->status(), "seek");
+  if (!it->Valid() || it->key().size() != 9 || it->key()[0] != 'p') {
+    return std::optional<std::pair<Position, SparseEntry>>();
+  }
+  const rocksdb::Slice value = it->value();
+  if (value.size() != 16) return Status::corruption("index sparse entry is malformed");
+  SparseEntry entry{LogLocation{get_le<std::uint32_t>(value.data()), get_le<std::uint32_t>(value.data() + 4)},
+                    LogLocation{get_le<std::uint32_t>(value.data() + 8), get_le<std::uint32_t>(value.data() + 12)}};
+  return std::optional<std::pair<Position, SparseEntry>>(std::make_pair(coding::get_be64(it->key().data() + 1), entry));
+}
+
+Status Index::scan_stream(std::uint64_t stream_id, StreamRevision from, StreamRevision to, Direction direction,
+                          const std::function<bool(StreamRevision, const EventLocation&)>& visit) {
+  const std::string lower = event_key(stream_id, direction == Direction::forward ? from : to);
+  const std::string upper = event_key(stream_id, direction == Direction::forward ? to : from) + '\0';
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions options;
+  options.iterate_lower_bound = &lower_slice;
+  options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+  if (direction == Direction::forward) {
+    it->Seek(lower);
+  } else {
+    it->SeekToLast();
+  }
+  for (; it->Valid(); direction == Direction::forward ? it->Next() : it->Prev()) {
+    if (it->key().size() != 17) return Status::corruption("index event key is malformed");
+    const auto location = decode_location(std::string_view(it->value().data(), it->value().size()));
+    if (!location) return Status::corruption("index event entry is malformed");
+    if (!visit(coding::get_be64(it->key().data() + 9), *location)) break;
+  }
+  return to_status(it->status(), "scan stream");
+}
+
+Status Index::scan_streams(std::string_view prefix, std::string_view after,
+                           const std::function<bool(std::string_view, const StreamEntry&)>& visit) {
+  const std::string start = stream_key(after.empty() || after < prefix ? prefix : after);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.empty() || key[0] != 's') break;
+    const std::string_view name = key.substr(1);
+    if (!name.starts_with(prefix)) break;
+    if (!after.empty() && name <= after) continue;
+    auto entry = decode_stream(std::string_view(it->value().data(), it->value().size()));
+    if (!entry.ok()) return entry.status();
+    if (!visit(name, *entry)) break;
+  }
+  return to_status(it->status(), "list streams");
+}
+
+}  // namespace evsrc
