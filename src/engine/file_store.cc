@@ -98,32 +98,45 @@ Result<StreamPage> FileStore::read_stream(std::string_view stream, const StreamR
   if (!range) return page;
   const auto segments = segments_.snapshot();
   const Timestamp now = now_timestamp();
+  const bool forward = options.direction == Direction::forward;
+  const auto in_range = [&](StreamRevision revision) {
+    return forward ? revision >= range->start && revision <= range->stop
+                   : revision <= range->start && revision >= range->stop;
+  };
   std::string scratch;
-  log::LogRecord record;
+  std::vector<RecordedEvent> run_events;
   Status failure;
-  std::uint64_t taken = 0;
   std::optional<StreamRevision> last_visited;
-  Status status = index_->scan_stream(
-      (*entry)->id, range->start, range->stop, options.direction,
-      [&](StreamRevision revision, const EventLocation& location) {
-        last_visited = revision;
-        failure = read_record_at(*segments, location.record, &scratch, &record);
-        if (!failure.ok()) return false;
-        if (record.kind != log::RecordKind::event || record.revision != revision || record.stream != stream) {
-          failure = Status::corruption("index entry for " + std::string(stream) + "@" + std::to_string(revision) +
-                                       " points to another record");
-          return false;
-        }
-        if (state->visible(revision, record.recorded_at, now)) {
-          page.events.push_back(log::to_recorded_event(record));
-          ++taken;
-        }
-        return taken < options.limit;
-      });
+  bool full = false;
+  Status status = index_->scan_stream((*entry)->id, range->start, range->stop, options.direction, [&](const EventRun& run) {
+    run_events.clear();
+    StreamRevision expected = run.first_revision;
+    failure = read_records_at(*segments, run.first.record, run.count, &scratch, [&](const log::LogRecord& record) {
+      if (record.kind != log::RecordKind::event || record.revision != expected || record.stream != stream) {
+        failure = Status::corruption("index run of " + std::string(stream) + "@" + std::to_string(expected) +
+                                     " points to another record");
+        return false;
+      }
+      ++expected;
+      if (in_range(record.revision)) run_events.push_back(log::to_recorded_event(record));
+      return true;
+    });
+    if (!failure.ok()) return false;
+    if (!forward) std::reverse(run_events.begin(), run_events.end());
+    for (RecordedEvent& event : run_events) {
+      last_visited = event.revision;
+      if (state->visible(event.revision, event.recorded_at, now)) page.events.push_back(std::move(event));
+      if (page.events.size() == options.limit) {
+        full = true;
+        break;
+      }
+    }
+    return !full;
+  });
   if (!status.ok()) return status;
   if (!failure.ok()) return failure;
   if (last_visited && *last_visited != range->stop) {
-    page.next = options.direction == Direction::forward ? *last_visited + 1 : *last_visited - 1;
+    page.next = forward ? *last_visited + 1 : *last_visited - 1;
   }
   return page;
 }

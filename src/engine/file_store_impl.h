@@ -105,6 +105,13 @@ class FileStore final : public EventStore {
   Status write_group();
   // Applies one record to the stream cache, totals and the index batch.
   Status apply(const log::LogRecord& record, LogLocation group, LogLocation location, std::size_t framed_size);
+  // Records a client-chosen event id for idempotent retries. Ids the store
+  // generated are fresh random UUIDs that no client can retry with, so they
+  // are not indexed (it halves the index writes of an append).
+  void index_event_id(const Uuid& id, const EventLocation& location);
+  // Extends the run being built by one event, or starts a new one.
+  void add_to_run(std::uint64_t stream_id, const log::LogRecord& record, LogLocation group, LogLocation location);
+  void flush_run();
   Status finish_batch();
   Result<StreamEntry*> cached_stream(std::string_view name, bool create);
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
@@ -125,6 +132,9 @@ class FileStore final : public EventStore {
   std::unordered_set<std::string> dirty_streams_;
   std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
   IndexBatch batch_;
+  EventRun run_;                  // run being built (count 0: none)
+  std::uint64_t run_stream_id_ = 0;
+  LogLocation run_group_;
   IndexCheckpoint totals_;        // next position / location / counters
   std::string group_;             // records of the group being built
   LogLocation group_location_;    // where the group being built starts

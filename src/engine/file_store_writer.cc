@@ -218,13 +218,16 @@ Status FileStore::encode_write(Request& request) {
       record.recorded_at = group_time_;
       record.stream = part.stream;
       record.revision = revision;
-      record.id = event.id.is_nil() ? Uuid::random() : event.id;
+      const bool client_id = !event.id.is_nil();
+      record.id = client_id ? event.id : Uuid::random();
+      record.client_id = client_id;
       record.type = event.type;
       record.content_type = event.content_type;
       record.metadata = event.metadata;
       record.data = event.data;
       const std::size_t start = group_.size();
-      log::append_event_record(group_, record.position, group_time_, part.stream, revision, record.id, event);
+      log::append_event_record(group_, record.position, group_time_, part.stream, revision, record.id, client_id,
+                               event);
       const LogLocation location{group_location_.segment,
                                  static_cast<std::uint32_t>(group_location_.offset + log::kGroupHeaderSize + start)};
       if (Status status = apply(record, group_location_, location, group_.size() - start); !status.ok()) return status;
@@ -362,9 +365,8 @@ Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLoca
     case log::RecordKind::event:
       state.last_revision = record.revision;
       state.soft_deleted = false;
-      batch_.put_event((*entry)->id, record.revision, event_location);
-      batch_.put_event_id(record.id, event_location);
-      group_ids_[record.id] = event_location;
+      add_to_run((*entry)->id, record, group, location);
+      if (record.client_id) index_event_id(record.id, event_location);
       ++totals_.events;
       break;
     case log::RecordKind::stream_metadata:
@@ -387,7 +389,34 @@ Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLoca
   return Status();
 }
 
+void FileStore::add_to_run(std::uint64_t stream_id, const log::LogRecord& record, LogLocation group,
+                           LogLocation location) {
+  const bool extends = run_.count > 0 && run_.count < kMaxRunLength && run_stream_id_ == stream_id &&
+                       run_group_ == group && record.revision == run_.first_revision + run_.count &&
+                       record.position == run_.first.position + run_.count;
+  if (extends) {
+    ++run_.count;
+    return;
+  }
+  flush_run();
+  run_ = EventRun{record.revision, EventLocation{record.position, location}, 1};
+  run_stream_id_ = stream_id;
+  run_group_ = group;
+}
+
+void FileStore::flush_run() {
+  if (run_.count == 0) return;
+  batch_.put_event_run(run_stream_id_, run_);
+  run_.count = 0;
+}
+
+void FileStore::index_event_id(const Uuid& id, const EventLocation& location) {
+  batch_.put_event_id(id, location);
+  group_ids_[id] = location;
+}
+
 Status FileStore::finish_batch() {
+  flush_run();
   for (const std::string& name : dirty_streams_) batch_.put_stream(name, streams_.at(name));
   dirty_streams_.clear();
   batch_.put_checkpoint(totals_);

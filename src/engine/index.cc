@@ -128,8 +128,10 @@ void IndexBatch::put_stream(std::string_view name, const StreamEntry& entry) {
   (void)batch_->Put(stream_key(name), encode_stream(entry));
 }
 
-void IndexBatch::put_event(std::uint64_t stream_id, StreamRevision revision, const EventLocation& location) {
-  (void)batch_->Put(event_key(stream_id, revision), encode_location(location));
+void IndexBatch::put_event_run(std::uint64_t stream_id, const EventRun& run) {
+  std::string value = encode_location(run.first);
+  put_le<std::uint32_t>(value, run.count);
+  (void)batch_->Put(event_key(stream_id, run.first_revision), value);
 }
 
 void IndexBatch::put_event_id(const Uuid& id, const EventLocation& location) {
@@ -239,9 +241,6 @@ Result<std::optional<EventLocation>> get_location(rocksdb::DB& db, const std::st
 
 Result<std::optional<EventLocation>> Index::event_id(const Uuid& id) { return get_location(*db_, event_id_key(id)); }
 
-Result<std::optional<EventLocation>> Index::event(std::uint64_t stream_id, StreamRevision revision) {
-  return get_location(*db_, event_key(stream_id, revision));
-}
 
 Result<std::optional<std::pair<Position, SparseEntry>>> Index::sparse_floor(Position position) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -258,25 +257,27 @@ Result<std::optional<std::pair<Position, SparseEntry>>> Index::sparse_floor(Posi
 }
 
 Status Index::scan_stream(std::uint64_t stream_id, StreamRevision from, StreamRevision to, Direction direction,
-                          const std::function<bool(StreamRevision, const EventLocation&)>& visit) {
-  const std::string lower = event_key(stream_id, direction == Direction::forward ? from : to);
-  const std::string upper = event_key(stream_id, direction == Direction::forward ? to : from) + '\0';
+                          const std::function<bool(const EventRun&)>& visit) {
+  const std::string lower = event_key(stream_id, 0);
+  const std::string upper = event_key(stream_id + 1, 0);
   rocksdb::Slice lower_slice(lower);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions options;
   options.iterate_lower_bound = &lower_slice;
   options.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
-  if (direction == Direction::forward) {
-    it->Seek(lower);
-  } else {
-    it->SeekToLast();
-  }
+  // The run holding `from` starts at or before it.
+  it->SeekForPrev(event_key(stream_id, from));
+  if (!it->Valid() && it->status().ok() && direction == Direction::forward) it->Seek(lower);
   for (; it->Valid(); direction == Direction::forward ? it->Next() : it->Prev()) {
-    if (it->key().size() != 17) return Status::corruption("index event key is malformed");
-    const auto location = decode_location(std::string_view(it->value().data(), it->value().size()));
-    if (!location) return Status::corruption("index event entry is malformed");
-    if (!visit(coding::get_be64(it->key().data() + 9), *location)) break;
+    const rocksdb::Slice value = it->value();
+    if (it->key().size() != 17 || value.size() != 20) return Status::corruption("index event run is malformed");
+    EventRun run;
+    run.first_revision = coding::get_be64(it->key().data() + 9);
+    run.first = *decode_location(std::string_view(value.data(), 16));
+    run.count = get_le<std::uint32_t>(value.data() + 16);
+    if (direction == Direction::forward ? run.first_revision > to : run.first_revision + run.count <= to) break;
+    if (!visit(run)) break;
   }
   return to_status(it->status(), "scan stream");
 }

@@ -7,7 +7,9 @@
 // Keys (big-endian numbers so byte order sorts numerically):
 //   "c"                         checkpoint
 //   "s" name                    stream: id, head, lifecycle, metadata
-//   "e" stream_id revision      event location
+//   "e" stream_id revision      run of up to kMaxRunLength events of the
+//                               stream, contiguous in the log, starting at
+//                               that revision
 //   "i" event_id                event location (idempotency, uniqueness)
 //   "p" position                sparse: group and record location, every
 //                               kSparseInterval positions
@@ -33,10 +35,19 @@ class WriteBatch;
 namespace evsrc {
 
 inline constexpr Position kSparseInterval = 64;
+inline constexpr std::uint32_t kMaxRunLength = 64;
 
 struct EventLocation {
   Position position = 0;
   LogLocation record;
+};
+
+// Events first_revision .. first_revision + count - 1 of one stream, stored
+// back to back in one group of the log starting at `first`.
+struct EventRun {
+  StreamRevision first_revision = 0;
+  EventLocation first;
+  std::uint32_t count = 0;
 };
 
 struct SparseEntry {
@@ -64,7 +75,7 @@ class IndexBatch {
   IndexBatch();
   ~IndexBatch();
   void put_stream(std::string_view name, const StreamEntry& entry);
-  void put_event(std::uint64_t stream_id, StreamRevision revision, const EventLocation& location);
+  void put_event_run(std::uint64_t stream_id, const EventRun& run);
   void put_event_id(const Uuid& id, const EventLocation& location);
   void put_sparse(Position position, const SparseEntry& entry);
   void put_checkpoint(const IndexCheckpoint& checkpoint);
@@ -91,14 +102,14 @@ class Index {
   Result<std::optional<IndexCheckpoint>> checkpoint();
   Result<std::optional<StreamEntry>> stream(std::string_view name);
   Result<std::optional<EventLocation>> event_id(const Uuid& id);
-  Result<std::optional<EventLocation>> event(std::uint64_t stream_id, StreamRevision revision);
   // Greatest sparse entry at or before `position`, with its position.
   Result<std::optional<std::pair<Position, SparseEntry>>> sparse_floor(Position position);
 
-  // Calls `visit(revision, location)` for the events of a stream from `from`
-  // (inclusive) towards `to` (inclusive) in `direction`, until it returns false.
+  // Calls `visit(run)` for the runs of a stream that hold revisions from
+  // `from` (inclusive) towards `to` (inclusive) in `direction`, starting with
+  // the run that contains `from`, until it returns false.
   Status scan_stream(std::uint64_t stream_id, StreamRevision from, StreamRevision to, Direction direction,
-                     const std::function<bool(StreamRevision, const EventLocation&)>& visit);
+                     const std::function<bool(const EventRun&)>& visit);
   // Streams with `prefix` in name order, after `after` (exclusive), until
   // `visit(name, entry)` returns false.
   Status scan_streams(std::string_view prefix, std::string_view after,

@@ -142,4 +142,47 @@ Status read_record_at(const SegmentList& segments, LogLocation location, std::st
   return Status();
 }
 
+Status read_records_at(const SegmentList& segments, LogLocation location, std::uint32_t count, std::string* scratch,
+                       const std::function<bool(const log::LogRecord&)>& visit) {
+  if (location.segment >= segments.size()) return Status::corruption("index points to a missing segment");
+  const Segment& segment = *segments[location.segment];
+  const auto damaged = [&](const std::string& what, std::uint64_t offset) {
+    return Status::corruption(what + " in " + segment.path + " at offset " + std::to_string(offset));
+  };
+  std::uint64_t buffer_offset = location.offset;
+  std::size_t used = 0;  // bytes of scratch consumed
+  scratch->clear();
+  const auto ensure = [&](std::size_t bytes) -> Status {
+    if (scratch->size() - used >= bytes) return Status();
+    // Drop what was consumed, read at least `bytes` more (in 64 KiB steps).
+    scratch->erase(0, used);
+    buffer_offset += used;
+    used = 0;
+    const std::uint64_t end = buffer_offset + scratch->size();
+    const std::size_t want = std::max<std::size_t>(bytes - scratch->size(), 64 << 10);
+    const std::size_t readable =
+        static_cast<std::size_t>(std::min<std::uint64_t>(want, segment.header.capacity - std::min(end, segment.header.capacity)));
+    const std::size_t old_size = scratch->size();
+    scratch->resize(old_size + readable);
+    std::size_t got = 0;
+    if (Status status = segment.file->read_at(end, readable, scratch->data() + old_size, &got); !status.ok()) return status;
+    scratch->resize(old_size + got);
+    if (scratch->size() < bytes) return damaged("record runs past the end of the segment", end);
+    return Status();
+  };
+  log::LogRecord record;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (Status status = ensure(log::kRecordHeaderSize); !status.ok()) return status;
+    const auto size = log::framed_record_size(std::string_view(*scratch).substr(used));
+    if (!size) return damaged("record length is invalid", buffer_offset + used);
+    if (Status status = ensure(*size); !status.ok()) return status;
+    if (Status status = log::decode_record(std::string_view(*scratch).substr(used, *size), &record); !status.ok()) {
+      return damaged(status.message(), buffer_offset + used);
+    }
+    used += *size;
+    if (!visit(record)) break;
+  }
+  return Status();
+}
+
 }  // namespace evsrc

@@ -6,6 +6,7 @@
 // same segments concurrently with the writer (they never read past `end`).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,11 @@ class LogCursor {
   std::uint64_t buffer_offset_ = 0;
   std::uint32_t buffer_segment_ = UINT32_MAX;
 };
+
+// Reads the `count` records stored back to back from `location`, calling
+// `visit` for each until it returns false. `scratch` holds the bytes.
+Status read_records_at(const SegmentList& segments, LogLocation location, std::uint32_t count, std::string* scratch,
+                       const std::function<bool(const log::LogRecord&)>& visit);
 
 // Reads and decodes the single record at `location`. `scratch` holds the
 // bytes the record's views point into.

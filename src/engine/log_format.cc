@@ -8,6 +8,7 @@ namespace {
 
 using coding::put_le;
 
+constexpr std::uint8_t kClientIdFlag = 1;
 constexpr std::uint8_t kHasMaxCount = 1;
 constexpr std::uint8_t kHasMaxAge = 2;
 constexpr std::uint8_t kHasTruncateBefore = 4;
@@ -15,11 +16,11 @@ constexpr std::uint8_t kHasTruncateBefore = 4;
 // Starts a framed record: reserves the length and crc fields, writes the
 // common body prefix. Returns the offset of the frame for finish_record().
 std::size_t begin_record(std::string& out, RecordKind kind, Position position, Timestamp recorded_at,
-                         std::string_view stream) {
+                         std::string_view stream, std::uint8_t flags = 0) {
   const std::size_t frame = out.size();
   out.append(kRecordHeaderSize, '\0');
   coding::put_u8(out, static_cast<std::uint8_t>(kind));
-  coding::put_u8(out, 0);  // flags
+  coding::put_u8(out, flags);
   put_le<std::uint16_t>(out, static_cast<std::uint16_t>(stream.size()));
   put_le<std::uint64_t>(out, position);
   put_le<std::int64_t>(out, recorded_at.time_since_epoch().count());
@@ -94,8 +95,9 @@ std::optional<GroupHeader> decode_group_header(std::string_view bytes) {
 }
 
 void append_event_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream,
-                         StreamRevision revision, const Uuid& id, const EventData& event) {
-  const std::size_t frame = begin_record(out, RecordKind::event, position, recorded_at, stream);
+                         StreamRevision revision, const Uuid& id, bool client_id, const EventData& event) {
+  const std::size_t frame =
+      begin_record(out, RecordKind::event, position, recorded_at, stream, client_id ? kClientIdFlag : 0);
   put_le<std::uint64_t>(out, revision);
   out.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
   coding::put_u8(out, static_cast<std::uint8_t>(event.type.size()));
@@ -154,7 +156,9 @@ Status decode_record(std::string_view bytes, LogRecord* record) {
   }
   coding::Reader reader(body);
   const auto kind = reader.le<std::uint8_t>();
-  reader.le<std::uint8_t>();  // flags
+  const auto flags = reader.le<std::uint8_t>();
+  if ((flags & ~kClientIdFlag) != 0) return Status::corruption("record has unknown flags");
+  record->client_id = (flags & kClientIdFlag) != 0;
   const auto stream_size = reader.le<std::uint16_t>();
   record->position = reader.le<std::uint64_t>();
   record->recorded_at = Timestamp(std::chrono::microseconds(reader.le<std::int64_t>()));

@@ -64,6 +64,7 @@ struct LogRecord {
   // event
   StreamRevision revision = 0;
   Uuid id;
+  bool client_id = false;  // the client chose the id (flag bit 0): indexed for idempotency
   std::string_view type;
   std::string_view content_type;
   std::string_view metadata;
@@ -76,7 +77,7 @@ struct LogRecord {
 
 // Appends one framed record. REQUIRES: fields within the validated limits.
 void append_event_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream,
-                         StreamRevision revision, const Uuid& id, const EventData& event);
+                         StreamRevision revision, const Uuid& id, bool client_id, const EventData& event);
 void append_metadata_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream,
                             const StreamMetadata& metadata);
 void append_deleted_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream,

@@ -1,0 +1,375 @@
+// The memory: backend. One shared_mutex guards everything: reads take it
+// shared, writes exclusively, so a write is atomic to every reader. Positions
+// are dense (the index into log_); stream metadata, deletes and tombstones
+// take no position.
+#include "memory/memory_store.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/append_rules.h"
+#include "core/read_paging.h"
+#include "core/stream_state.h"
+
+namespace evsrc {
+namespace {
+
+struct UuidHash {
+  std::size_t operator()(const Uuid& uuid) const {
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    std::memcpy(&high, uuid.bytes.data(), 8);
+    std::memcpy(&low, uuid.bytes.data() + 8, 8);
+    return static_cast<std::size_t>(high ^ (low * 0x9E3779B97F4A7C15ull));
+  }
+};
+
+struct StreamEntry {
+  StreamState state;
+  std::vector<Position> positions;  // position of each revision, by revision
+};
+
+// What the id index says about a batch about to be appended.
+struct Replay {
+  bool recorded = false;  // every event is already recorded at this place
+  AppendResult result;    // the original result when recorded
+};
+
+Status closed_status() { return Status::closed("store is closed"); }
+
+class MemoryStore final : public EventStore {
+ public:
+  explicit MemoryStore(const StoreOptions& options) : limits_(options.limits) {}
+
+  Result<AppendResult> append(std::string_view stream, ExpectedRevision expected,
+                              std::span<const EventData> input) override {
+    if (Status status = validate_append(stream, input, limits_); !status.ok()) return status;
+    const std::vector<EventData> events = with_assigned_ids(input);
+    if (Status status = check_unique_ids(events); !status.ok()) return status;
+
+    std::unique_lock lock(mutex_);
+    if (closed_) return closed_status();
+    StreamEntry* entry = find_stream(stream);
+    const StreamState& state = entry != nullptr ? entry->state : kAbsent;
+    if (state.tombstoned) return check_expected_revision(stream, state, expected);
+    Result<Replay> replay = find_recorded(stream, events);
+    if (!replay.ok()) return replay.status();
+    if (replay->recorded) return replay->result;
+    if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
+    if (events.empty()) {
+      const StreamRevision head = state.visible_revision().value_or(0);
+      const Position position = entry != nullptr && !entry->positions.empty() ? entry->positions.back() : 0;
+      return AppendResult{head, head, position};
+    }
+    StreamEntry& target = entry != nullptr ? *entry : streams_[std::string(stream)];
+    const AppendResult result = write(target, stream, events, clamped_now());
+    lock.unlock();
+    committed_.notify_all();
+    return result;
+  }
+
+  Result<TransactionResult> commit(std::span<const TransactionPart> input) override {
+    std::vector<TransactionPart> parts(input.begin(), input.end());
+    for (TransactionPart& part : parts) part.events = with_assigned_ids(part.events);
+    if (Status status = validate_transaction(parts, limits_); !status.ok()) return status;
+
+    std::unique_lock lock(mutex_);
+    if (closed_) return closed_status();
+    std::vector<StreamEntry*> entries(parts.size());
+    std::vector<std::optional<AppendResult>> replays(parts.size());
+    std::optional<std::size_t> first_recorded;
+    std::optional<std::size_t> first_new;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      entries[i] = find_stream(parts[i].stream);
+      const StreamState& state = entries[i] != nullptr ? entries[i]->state : kAbsent;
+      if (state.tombstoned) return part_error(i, check_expected_revision(parts[i].stream, state, parts[i].expected));
+      if (parts[i].events.empty()) continue;
+      Result<Replay> replay = find_recorded(parts[i].stream, parts[i].events);
+      if (!replay.ok()) return part_error(i, replay.status());
+      if (replay->recorded) {
+        replays[i] = replay->result;
+        if (!first_recorded) first_recorded = i;
+      } else if (!first_new) {
+        first_new = i;
+      }
+    }
+    if (first_recorded && first_new) {
+      return part_error(*first_recorded,
+                        Status::idempotency_conflict("events already recorded by an earlier commit, but part " +
+                                                     std::to_string(*first_new) + " is new"));
+    }
+    if (first_recorded) return replayed_transaction(parts, entries, replays);
+
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const StreamState& state = entries[i] != nullptr ? entries[i]->state : kAbsent;
+      if (Status status = check_expected_revision(parts[i].stream, state, parts[i].expected); !status.ok()) {
+        return part_error(i, status);
+      }
+    }
+    const Timestamp now = clamped_now();
+    const std::size_t log_size_before = log_.size();
+    TransactionResult result;
+    result.parts.resize(parts.size());
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].events.empty()) continue;
+      StreamEntry& target = entries[i] != nullptr ? *entries[i] : streams_[parts[i].stream];
+      entries[i] = &target;
+      const AppendResult written = write(target, parts[i].stream, parts[i].events, now);
+      result.parts[i] = {written.first_revision, written.last_revision, written.position};
+    }
+    result.position = log_.empty() ? 0 : log_.size() - 1;
+    fill_condition_parts(parts, entries, result);
+    const bool wrote = log_.size() != log_size_before;
+    lock.unlock();
+    if (wrote) committed_.notify_all();
+    return result;
+  }
+
+  Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+    std::shared_lock lock(mutex_);
+    if (closed_) return closed_status();
+    const StreamEntry* entry = find_stream(stream);
+    if (Status status = check_readable(stream, entry != nullptr ? &entry->state : nullptr); !status.ok()) {
+      return status;
+    }
+    StreamPage page;
+    page.last_revision = *entry->state.last_revision;
+    const std::optional<KeyRange> range = stream_read_range(entry->state, options);
+    if (!range) return page;
+    const Timestamp now = now_timestamp();
+    page.next = walk_page(*range, options.limit, [&](std::uint64_t revision) {
+      const RecordedEvent& event = log_[entry->positions[revision]];
+      if (!entry->state.visible(revision, event.recorded_at, now)) return false;
+      page.events.push_back(event);
+      return true;
+    });
+    return page;
+  }
+
+  Result<AllPage> read_all(const AllReadOptions& options) override {
+    if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+    std::shared_lock lock(mutex_);
+    if (closed_) return closed_status();
+    AllPage page;
+    if (log_.empty()) return page;
+    const std::optional<KeyRange> range = clamp_read_range(options.from, options.direction, 0, log_.size() - 1);
+    if (!range) return page;
+    page.next = walk_page(*range, options.limit, [&](std::uint64_t position) {
+      const RecordedEvent& event = log_[position];
+      if (!options.filter.matches(event)) return false;
+      page.events.push_back(event);
+      return true;
+    });
+    return page;
+  }
+
+  Result<StreamInfo> stream_info(std::string_view stream) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    std::shared_lock lock(mutex_);
+    if (closed_) return closed_status();
+    const StreamEntry* entry = find_stream(stream);
+    if (entry == nullptr) return Status::not_found("stream " + std::string(stream) + " was never written");
+    const StreamState& state = entry->state;
+    return StreamInfo{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned, state.metadata};
+  }
+
+  Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    std::unique_lock lock(mutex_);
+    if (closed_) return closed_status();
+    StreamEntry* entry = find_stream(stream);
+    if (entry != nullptr && entry->state.tombstoned) {
+      return Status::stream_deleted("stream " + std::string(stream) + " is tombstoned");
+    }
+    if (entry == nullptr) entry = &streams_[std::string(stream)];
+    entry->state.metadata = metadata;
+    return Status();
+  }
+
+  Status delete_stream(std::string_view stream, ExpectedRevision expected) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    std::unique_lock lock(mutex_);
+    if (closed_) return closed_status();
+    StreamEntry* entry = find_stream(stream);
+    const StreamState& state = entry != nullptr ? entry->state : kAbsent;
+    if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
+    if (!state.exists()) return Status::not_found("stream " + std::string(stream) + " does not exist");
+    entry->state.soft_deleted = true;
+    entry->state.visible_from = entry->state.next_revision();
+    return Status();
+  }
+
+  Status tombstone_stream(std::string_view stream, ExpectedRevision expected) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    std::unique_lock lock(mutex_);
+    if (closed_) return closed_status();
+    StreamEntry* entry = find_stream(stream);
+    const StreamState& state = entry != nullptr ? entry->state : kAbsent;
+    if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
+    if (entry == nullptr) entry = &streams_[std::string(stream)];
+    entry->state.tombstoned = true;
+    entry->state.soft_deleted = false;
+    entry->state.visible_from = entry->state.next_revision();
+    return Status();
+  }
+
+  Result<std::vector<std::string>> list_streams(std::string_view prefix, std::string_view after,
+                                                std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    if (closed_) return closed_status();
+    std::vector<std::string> names;
+    auto it = after.empty() ? streams_.begin() : streams_.upper_bound(after);
+    if (it != streams_.end() && std::string_view(it->first) < prefix) it = streams_.lower_bound(prefix);
+    for (; it != streams_.end() && names.size() < limit; ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) break;
+      if (it->second.state.exists()) names.push_back(it->first);
+    }
+    return names;
+  }
+
+  Result<StoreStats> stats() override {
+    std::shared_lock lock(mutex_);
+    if (closed_) return closed_status();
+    StoreStats stats;
+    stats.events = log_.size();
+    stats.streams = written_streams_;
+    stats.bytes = bytes_;
+    if (!log_.empty()) stats.last_position = log_.size() - 1;
+    return stats;
+  }
+
+  bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override {
+    std::shared_lock lock(mutex_);
+    const auto has_new = [&] { return !log_.empty() && (!after || log_.size() - 1 > *after); };
+    committed_.wait_for(lock, timeout, [&] { return closed_ || has_new(); });
+    return !closed_ && has_new();
+  }
+
+  Status close() override {
+    {
+      std::unique_lock lock(mutex_);
+      if (closed_) return closed_status();
+      closed_ = true;
+      log_.clear();
+      streams_.clear();
+      ids_.clear();
+    }
+    committed_.notify_all();
+    return Status();
+  }
+
+ private:
+  static inline const StreamState kAbsent{};
+
+  // REQUIRES: mutex_ held (either mode).
+  StreamEntry* find_stream(std::string_view stream) {
+    const auto it = streams_.find(stream);
+    return it == streams_.end() ? nullptr : &it->second;
+  }
+
+  // Whether `events` (ids assigned) were already appended at exactly this
+  // place: all ids known, in `stream`, at consecutive revisions, with the
+  // same content. Some ids known but not so: idempotency_conflict.
+  // REQUIRES: mutex_ held.
+  Result<Replay> find_recorded(std::string_view stream, std::span<const EventData> events) const {
+    std::size_t known = 0;
+    for (const EventData& event : events) known += ids_.count(event.id);
+    if (known == 0) return Replay{};
+    if (known != events.size()) {
+      return Status::idempotency_conflict(std::to_string(known) + " of the " + std::to_string(events.size()) +
+                                          " event ids are already recorded by another append");
+    }
+    const RecordedEvent& first = log_[ids_.at(events.front().id)];
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const RecordedEvent& recorded = log_[ids_.at(events[i].id)];
+      if (recorded.stream != stream || recorded.revision != first.revision + i) {
+        return Status::idempotency_conflict("event id " + events[i].id.to_string() + " is already recorded at " +
+                                            recorded.stream + "@" + std::to_string(recorded.revision));
+      }
+      if (!same_event(recorded, events[i])) {
+        return Status::idempotency_conflict("event id " + events[i].id.to_string() +
+                                            " is already recorded with other content");
+      }
+    }
+    const RecordedEvent& last = log_[ids_.at(events.back().id)];
+    return Replay{true, AppendResult{first.revision, last.revision, last.position}};
+  }
+
+  // Appends `events` to the stream. REQUIRES: mutex_ held exclusively; the
+  // expectation checked.
+  AppendResult write(StreamEntry& entry, std::string_view stream, std::span<const EventData> events, Timestamp now) {
+    StreamState& state = entry.state;
+    const StreamRevision first = state.next_revision();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const EventData& event = events[i];
+      const Position position = log_.size();
+      ids_.emplace(event.id, position);
+      entry.positions.push_back(position);
+      bytes_ += event_size(event);
+      log_.push_back(RecordedEvent{std::string(stream), first + i, position, now, event.id, event.type, event.data,
+                                   event.metadata, event.content_type});
+    }
+    if (!state.last_revision) ++written_streams_;
+    state.last_revision = first + events.size() - 1;
+    state.soft_deleted = false;
+    return AppendResult{first, *state.last_revision, log_.size() - 1};
+  }
+
+  // Result of a transaction whose event parts were all recorded before.
+  TransactionResult replayed_transaction(std::span<const TransactionPart> parts, std::span<StreamEntry* const> entries,
+                                         std::span<const std::optional<AppendResult>> replays) const {
+    TransactionResult result;
+    result.parts.resize(parts.size());
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (!replays[i]) continue;
+      result.parts[i] = {replays[i]->first_revision, replays[i]->last_revision, replays[i]->position};
+      result.position = std::max(result.position, replays[i]->position);
+    }
+    fill_condition_parts(parts, entries, result);
+    return result;
+  }
+
+  static void fill_condition_parts(std::span<const TransactionPart> parts, std::span<StreamEntry* const> entries,
+                                   TransactionResult& result) {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (!parts[i].events.empty()) continue;
+      const auto head = entries[i] != nullptr ? entries[i]->state.visible_revision() : std::nullopt;
+      result.parts[i] = {head, head, result.position};
+    }
+  }
+
+  // REQUIRES: mutex_ held exclusively.
+  Timestamp clamped_now() {
+    last_recorded_at_ = std::max(now_timestamp(), last_recorded_at_);
+    return last_recorded_at_;
+  }
+
+  const Limits limits_;
+  mutable std::shared_mutex mutex_;
+  // Signalled after each commit that wrote events, and by close().
+  std::condition_variable_any committed_;
+  bool closed_ = false;
+  std::vector<RecordedEvent> log_;  // by position
+  std::map<std::string, StreamEntry, std::less<>> streams_;
+  std::unordered_map<Uuid, Position, UuidHash> ids_;
+  Timestamp last_recorded_at_{};
+  std::uint64_t bytes_ = 0;
+  std::uint64_t written_streams_ = 0;  // streams with at least one event
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> new_memory_store(const StoreOptions& options) {
+  return std::unique_ptr<EventStore>(std::make_unique<MemoryStore>(options));
+}
+
+}  // namespace evsrc
