@@ -78,7 +78,7 @@ void FileStore::commit_group(std::vector<Request*>& group) {
     }
   }
   if (failure.ok() && group_records_ > 0) failure = write_group();
-  if (failure.ok() && batch_.count() > 0) failure = finish_batch();
+  if (failure.ok() && !written.empty()) failure = finish_batch();
   if (!failure.ok()) {
     for (Request* request : written) request->status = failure;
     std::lock_guard lock(queue_mutex_);
