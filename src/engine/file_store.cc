@@ -260,7 +260,7 @@ bool FileStore::wait_for_commit(std::optional<Position> after, std::chrono::mill
 }
 
 Status FileStore::close() {
-  if (closed_.exchange(true)) return Status();
+  if (closed_.exchange(true)) return Status::closed("store is already closed");
   {
     std::lock_guard lock(queue_mutex_);
     stopping_ = true;
