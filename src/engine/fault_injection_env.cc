@@ -9,22 +9,38 @@ namespace evsrc {
 
 std::string_view env_op_name(EnvOp op) {
   switch (op) {
-    case EnvOp::open: return "open";
-    case EnvOp::create: return "create";
-    case EnvOp::read: return "read";
-    case EnvOp::write: return "write";
-    case EnvOp::sync: return "sync";
-    case EnvOp::allocate: return "allocate";
-    case EnvOp::truncate: return "truncate";
-    case EnvOp::size: return "size";
-    case EnvOp::close: return "close";
-    case EnvOp::file_exists: return "file_exists";
-    case EnvOp::create_dirs: return "create_dirs";
-    case EnvOp::sync_dir: return "sync_dir";
-    case EnvOp::list_dir: return "list_dir";
-    case EnvOp::remove: return "remove";
-    case EnvOp::rename: return "rename";
-    case EnvOp::lock: return "lock";
+    case EnvOp::open:
+      return "open";
+    case EnvOp::create:
+      return "create";
+    case EnvOp::read:
+      return "read";
+    case EnvOp::write:
+      return "write";
+    case EnvOp::sync:
+      return "sync";
+    case EnvOp::allocate:
+      return "allocate";
+    case EnvOp::truncate:
+      return "truncate";
+    case EnvOp::size:
+      return "size";
+    case EnvOp::close:
+      return "close";
+    case EnvOp::file_exists:
+      return "file_exists";
+    case EnvOp::create_dirs:
+      return "create_dirs";
+    case EnvOp::sync_dir:
+      return "sync_dir";
+    case EnvOp::list_dir:
+      return "list_dir";
+    case EnvOp::remove:
+      return "remove";
+    case EnvOp::rename:
+      return "rename";
+    case EnvOp::lock:
+      return "lock";
   }
   return "unknown";
 }
@@ -39,17 +55,17 @@ bool is_mutating(EnvOp op) {
     case EnvOp::create_dirs:
     case EnvOp::sync_dir:
     case EnvOp::remove:
-    case EnvOp::rename: return true;
-    default: return false;
+    case EnvOp::rename:
+      return true;
+    default:
+      return false;
   }
 }
 
 namespace {
 
 // Operations that a dead disk also refuses when fail_after(..., fail_reads).
-bool is_read(EnvOp op) {
-  return op == EnvOp::open || op == EnvOp::read || op == EnvOp::size || op == EnvOp::list_dir;
-}
+bool is_read(EnvOp op) { return op == EnvOp::open || op == EnvOp::read || op == EnvOp::size || op == EnvOp::list_dir; }
 
 Status read_fully(const File& file, std::uint64_t offset, std::size_t n, std::string* out) {
   out->resize(n);
@@ -83,10 +99,10 @@ struct FaultInjectionEnv::FileState {
 // One directory entry change not yet made durable by sync_dir.
 struct FaultInjectionEnv::DirChange {
   enum class Kind : std::uint8_t { create, remove, rename } kind = Kind::create;
-  std::string path;     // created / removed / renamed-from path
-  std::string to;       // rename: the new path
-  std::string dir;      // directory of `path`
-  std::string to_dir;   // rename: directory of `to`
+  std::string path;    // created / removed / renamed-from path
+  std::string to;      // rename: the new path
+  std::string dir;     // directory of `path`
+  std::string to_dir;  // rename: directory of `to`
   // remove: the removed file's synced image; rename: the synced image of the
   // file that `to` replaced, if any.
   std::optional<std::string> saved;
@@ -327,7 +343,8 @@ Status FaultInjectionEnv::create_dirs(const std::string& path) {
 
 Status FaultInjectionEnv::sync_dir(const std::string& path) {
   const std::string name = normalize_path(path);
-  if (std::optional<FaultKind> fault = before(EnvOp::sync_dir, name)) return fault_status(*fault, EnvOp::sync_dir, name);
+  if (std::optional<FaultKind> fault = before(EnvOp::sync_dir, name))
+    return fault_status(*fault, EnvOp::sync_dir, name);
   if (Status status = base_->sync_dir(path); !status.ok()) return status;
   std::lock_guard lock(mutex_);
   std::erase_if(dir_changes_, [&](const DirChange& change) { return change.dir == name || change.to_dir == name; });
@@ -336,7 +353,8 @@ Status FaultInjectionEnv::sync_dir(const std::string& path) {
 
 Result<std::vector<std::string>> FaultInjectionEnv::list_dir(const std::string& path) {
   const std::string name = normalize_path(path);
-  if (std::optional<FaultKind> fault = before(EnvOp::list_dir, name)) return fault_status(*fault, EnvOp::list_dir, name);
+  if (std::optional<FaultKind> fault = before(EnvOp::list_dir, name))
+    return fault_status(*fault, EnvOp::list_dir, name);
   return base_->list_dir(path);
 }
 
@@ -383,7 +401,8 @@ Status FaultInjectionEnv::remove_file(const std::string& path) {
 Status FaultInjectionEnv::rename_file(const std::string& from, const std::string& to) {
   const std::string source = normalize_path(from);
   const std::string target = normalize_path(to);
-  if (std::optional<FaultKind> fault = before(EnvOp::rename, source)) return fault_status(*fault, EnvOp::rename, source);
+  if (std::optional<FaultKind> fault = before(EnvOp::rename, source))
+    return fault_status(*fault, EnvOp::rename, source);
   std::lock_guard lock(mutex_);
   if (source == target) return base_->rename_file(source, target);
   std::optional<std::string> replaced;

@@ -172,6 +172,7 @@ Result<AllPage> FileStore::read_all(const AllReadOptions& options) {
     if (from >= end) return page;
     auto cursor = cursor_at(from, end);
     if (!cursor.ok()) return cursor.status();
+    page.events.reserve(static_cast<std::size_t>(std::min<std::uint64_t>({options.limit, end - from, 4096})));
     while (true) {
       auto more = cursor->next(&record);
       if (!more.ok()) return more.status();

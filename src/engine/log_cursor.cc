@@ -18,7 +18,7 @@ Result<LogCursor> LogCursor::at_record(std::shared_ptr<const SegmentList> segmen
   // Read the group header to learn where the group ends, then jump.
   if (Status status = cursor.fill(group.offset, log::kGroupHeaderSize); !status.ok()) return status;
   const auto header = log::decode_group_header(
-      std::string_view(cursor.buffer_).substr(group.offset - cursor.buffer_offset_, log::kGroupHeaderSize));
+      std::string_view(cursor.buffer_.data(), cursor.buffer_size_).substr(group.offset - cursor.buffer_offset_, log::kGroupHeaderSize));
   if (!header) return cursor.damaged("group header is damaged", group.offset);
   const std::uint64_t first_record = std::uint64_t{group.offset} + log::kGroupHeaderSize;
   const std::uint64_t group_end = first_record + header->record_bytes;
@@ -41,17 +41,18 @@ Status LogCursor::damaged(const std::string& what, std::uint64_t offset) const {
 
 Status LogCursor::fill(std::uint64_t offset, std::size_t bytes) {
   if (buffer_segment_ == next_.segment && offset >= buffer_offset_ &&
-      offset + bytes <= buffer_offset_ + buffer_.size()) {
+      offset + bytes <= buffer_offset_ + buffer_size_) {
     return Status();
   }
   const Segment& segment = *(*segments_)[next_.segment];
   const std::uint64_t capacity = segment.header.capacity;
   if (offset + bytes > capacity) return damaged("read beyond the segment's end", offset);
   const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(std::max(bytes, kReadChunk), capacity - offset));
-  buffer_.resize(want);
+  if (buffer_.size() < want) buffer_.resize(want);
   std::size_t read = 0;
+  buffer_size_ = 0;
   if (Status status = segment.file->read_at(offset, want, buffer_.data(), &read); !status.ok()) return status;
-  buffer_.resize(read);
+  buffer_size_ = read;
   buffer_offset_ = offset;
   buffer_segment_ = next_.segment;
   if (read < bytes) return damaged("segment is shorter than its records", offset + read);
@@ -67,7 +68,7 @@ Result<bool> LogCursor::next(log::LogRecord* record) {
     std::optional<log::GroupHeader> header;
     if (offset + log::kGroupHeaderSize <= segment.header.capacity) {
       if (Status status = fill(offset, log::kGroupHeaderSize); !status.ok()) return status;
-      header = log::decode_group_header(std::string_view(buffer_).substr(offset - buffer_offset_, log::kGroupHeaderSize));
+      header = log::decode_group_header(std::string_view(buffer_.data(), buffer_size_).substr(offset - buffer_offset_, log::kGroupHeaderSize));
     }
     if (!header) {
       // End of this segment's data: the next segment must continue exactly here.
@@ -99,10 +100,10 @@ Result<bool> LogCursor::next(log::LogRecord* record) {
   const std::uint64_t offset = next_.offset;
   if (offset + log::kRecordHeaderSize > group_end_) return damaged("group is shorter than its record count", offset);
   if (Status status = fill(offset, log::kRecordHeaderSize); !status.ok()) return status;
-  const auto size = log::framed_record_size(std::string_view(buffer_).substr(offset - buffer_offset_));
+  const auto size = log::framed_record_size(std::string_view(buffer_.data(), buffer_size_).substr(offset - buffer_offset_));
   if (!size || offset + *size > group_end_) return damaged("record length is invalid", offset);
   if (Status status = fill(offset, *size); !status.ok()) return status;
-  const std::string_view bytes = std::string_view(buffer_).substr(offset - buffer_offset_, *size);
+  const std::string_view bytes = std::string_view(buffer_.data(), buffer_size_).substr(offset - buffer_offset_, *size);
   if (Status status = log::decode_record(bytes, record); !status.ok()) return damaged(status.message(), offset);
   if (record->position != position_) {
     return damaged("record position " + std::to_string(record->position) + " where " + std::to_string(position_) +

@@ -65,6 +65,7 @@ class LogCursor {
   LogLocation record_location_;
   std::size_t record_size_ = 0;
   std::string buffer_;           // bytes of segment next_.segment starting at buffer_offset_
+  std::size_t buffer_size_ = 0;  // valid bytes of buffer_ (its size is only capacity)
   std::uint64_t buffer_offset_ = 0;
   std::uint32_t buffer_segment_ = UINT32_MAX;
 };
