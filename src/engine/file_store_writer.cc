@@ -24,7 +24,8 @@ Status FileStore::submit(Request& request) {
     queue_.push_back(&request);
   }
   queue_cv_.notify_one();
-  request.done.acquire();
+  std::unique_lock lock(request.mutex);
+  request.cv.wait(lock, [&] { return request.done; });
   return request.status;
 }
 
@@ -43,7 +44,13 @@ void FileStore::writer_loop() {
       }
     }
     commit_group(group);
-    for (Request* request : group) request->done.release();
+    for (Request* request : group) {
+      // Notify under the lock: once it is released the caller may return
+      // and destroy the request.
+      std::lock_guard lock(request->mutex);
+      request->done = true;
+      request->cv.notify_one();
+    }
     group.clear();
   }
 }
