@@ -85,11 +85,6 @@ struct AllPage {
   // `from` of the next page; nullopt when the read reached the end of what
   // is committed (forward) or the beginning (backward).
   std::optional<Position> next;
-  // Forward reads: every committed position below this was considered (also
-  // records the filter skipped and system records). A follower resumes from
-  // here and waits with wait_for_commit(scanned_end - 1) when caught up, so
-  // a filter that matches nothing never makes it spin.
-  Position scanned_end = 0;
 };
 
 // Per-stream settings. Reads hide what these exclude; space is reclaimed later.

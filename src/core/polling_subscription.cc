@@ -16,15 +16,15 @@ namespace {
 // Longest single wait, so that cancel() from another thread is seen promptly.
 constexpr std::chrono::milliseconds kWaitSlice{50};
 
-// Position of the newest committed event; nullopt when the store is empty.
+// Position of the newest committed record (events and the store's system
+// records alike); nullopt when the store is empty. Waiting past it with
+// wait_for_commit() sleeps until something new is committed, so records a
+// read skips (system records, events a filter drops) never make a caught-up
+// subscription spin.
 Result<std::optional<Position>> last_committed_position(EventStore& store) {
-  AllReadOptions options;
-  options.direction = Direction::backward;
-  options.limit = 1;
-  Result<AllPage> page = store.read_all(options);
-  if (!page.ok()) return page.status();
-  if (page->events.empty()) return std::optional<Position>();
-  return std::optional<Position>(page->events.front().position);
+  Result<StoreStats> stats = store.stats();
+  if (!stats.ok()) return stats.status();
+  return stats->last_position;
 }
 
 class PollingSubscription : public Subscription {
@@ -70,14 +70,12 @@ class AllSubscription final : public PollingSubscription {
 
  private:
   Result<std::vector<RecordedEvent>> poll() override {
-    // With a filter, a page may be empty although events were committed:
-    // the head read before the page tells how far the page surely scanned.
-    std::optional<Position> head;
-    if (!filter_.empty()) {
-      Result<std::optional<Position>> last = last_committed_position(store_);
-      if (!last.ok()) return last.status();
-      head = *last;
-    }
+    // A page may be empty although records were committed (filtered out,
+    // or system records): the head read before the page tells how far the
+    // page surely scanned.
+    Result<std::optional<Position>> last = last_committed_position(store_);
+    if (!last.ok()) return last.status();
+    const std::optional<Position> head = *last;
     AllReadOptions options;
     options.from = cursor_;
     options.limit = batch_size_;

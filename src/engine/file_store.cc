@@ -168,7 +168,6 @@ Result<AllPage> FileStore::read_all(const AllReadOptions& options) {
   };
   if (options.direction == Direction::forward) {
     const Position from = options.from.value_or(0);
-    page.scanned_end = std::max(from, end);
     if (from >= end) return page;
     auto cursor = cursor_at(from, end);
     if (!cursor.ok()) return cursor.status();
@@ -181,7 +180,6 @@ Result<AllPage> FileStore::read_all(const AllReadOptions& options) {
       page.events.push_back(log::to_recorded_event(record));
       if (page.events.size() == options.limit) break;
     }
-    page.scanned_end = cursor->position();
     if (cursor->position() < end) page.next = cursor->position();
     return page;
   }

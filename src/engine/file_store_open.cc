@@ -26,9 +26,11 @@ struct TailScan {
   std::uint64_t nonzero_end = 0;    // end of the non-zero bytes after the spot
 };
 
-// Looks for a valid group header in `segment` after `from`, until a run of
+// Looks for a valid group header in `segment` at or after `headers_from`,
+// tracking non-zero bytes from `from`, until a run of
 // `zero_run` zero bytes (the preallocated, never written part) or the end.
-Result<TailScan> scan_after(const Segment& segment, std::uint64_t from, std::uint64_t zero_run) {
+Result<TailScan> scan_after(const Segment& segment, std::uint64_t from, std::uint64_t headers_from,
+                            std::uint64_t zero_run) {
   TailScan scan;
   scan.nonzero_end = from;
   std::string chunk;
@@ -45,7 +47,7 @@ Result<TailScan> scan_after(const Segment& segment, std::uint64_t from, std::uin
       if (chunk[i] == 0) continue;
       scan.nonzero_end = offset + i + 1;
       if (i + 4 <= read && coding::get_le<std::uint32_t>(chunk.data() + i) == log::kGroupMagic &&
-          offset + i > from && log::decode_group_header(std::string_view(chunk).substr(i))) {
+          offset + i >= headers_from && log::decode_group_header(std::string_view(chunk).substr(i))) {
         scan.group_found = true;
         scan.found_at = offset + i;
         return scan;
@@ -63,6 +65,10 @@ Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory
   Env* env = options.env != nullptr ? options.env : Env::posix();
   if (options.segment_bytes < (64u << 10) || options.segment_bytes > UINT32_MAX) {
     return Status::invalid_argument("segment_bytes must be between 64 KiB and 4 GiB");
+  }
+  if (options.limits.max_event_bytes + 2048 > log::kMaxRecordBody) {
+    return Status::invalid_argument("limits.max_event_bytes must be at most " +
+                                    std::to_string(log::kMaxRecordBody - 2048) + " bytes");
   }
   if (Status status = env->create_dirs(directory + "/log"); !status.ok()) return status;
   auto lock = env->lock_file(directory + "/LOCK");
@@ -140,6 +146,9 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
     }
     if (!*more) break;
   }
+  if (damage.ok() && scan.position() == start.next_position && scan.next_group_location() == start.next_group) {
+    checkpoint_seen = true;  // the log ends exactly at the checkpoint
+  }
   const LogLocation damaged_group = scan.between_groups() ? scan.next_group_location() : scan.group_location();
   const bool at_checkpoint_start = !from_beginning && scan.position() == start.next_position && scan.between_groups();
   if (damage.code() == ErrorCode::io_error) return damage;
@@ -149,7 +158,10 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
   if (end.segment != last) {
     if (!damage.ok()) return damage;  // damage in a sealed segment
   }
-  auto tail = scan_after(*(*segments)[end.segment], end.offset, zero_run);
+  // A group header inside the damaged group's own records (event data can
+  // hold any bytes) proves nothing: look for headers after its claimed end.
+  const std::uint64_t headers_from = damage.ok() || scan.between_groups() ? end.offset + 1 : scan.group_end();
+  auto tail = scan_after(*(*segments)[end.segment], end.offset, headers_from, zero_run);
   if (!tail.ok()) return tail.status();
   if (tail->group_found) {
     if (!damage.ok()) return damage;
@@ -162,6 +174,15 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
   }
   // Everything before `target` is whole; a damaged group is cut as a whole.
   const Position target = damage.ok() || scan.between_groups() ? scan.position() : scan.group_first_position();
+  const bool torn = !damage.ok() || tail->nonzero_end > end.offset;
+  if (torn && options_.sync && start.next_position > target) {
+    // The index was written only after the damaged group was synced: the
+    // group was acknowledged, so this is not a torn write.
+    if (!damage.ok()) return damage;
+    return Status::corruption("log is damaged in " + (*segments)[end.segment]->path + " at offset " +
+                              std::to_string(end.offset) + " before position " +
+                              std::to_string(start.next_position) + ", which the index says was committed");
+  }
   if (!checkpoint_seen || start.next_position > target) return Status::not_found("index ahead of the log");
   if (tail->nonzero_end > end.offset) {
     // A torn last group: never acknowledged, so cut it.

@@ -62,7 +62,7 @@ void FileStore::commit_group(std::vector<Request*>& group) {
   group_first_position_ = totals_.next_position;
   group_records_ = 0;
   group_time_ = std::max(now_timestamp(), totals_.last_recorded_at);
-  std::vector<Request*> written;
+  bool wrote = false;
   Status failure;
   {
     std::lock_guard lock(queue_mutex_);
@@ -75,19 +75,23 @@ void FileStore::commit_group(std::vector<Request*>& group) {
     }
     const Position before = totals_.next_position;
     request->status = prepare(*request);
-    if (request->status.ok() && totals_.next_position != before) {
-      written.push_back(request);
-    } else if (request->status.code() == ErrorCode::io_error) {
-      // Records of this request may already be in the group: the whole
-      // group fails and the store stops accepting writes.
+    const bool encoded = totals_.next_position != before;
+    if (encoded) wrote = true;
+    if (!request->status.ok() && (encoded || request->status.code() == ErrorCode::io_error)) {
+      // Part of this request is already in the group (or the disk failed):
+      // the whole group fails, so no request commits half of its records.
       failure = request->status;
-      written.push_back(request);
     }
   }
   if (failure.ok() && group_records_ > 0) failure = write_group();
-  if (failure.ok() && !written.empty()) failure = finish_batch();
+  if (failure.ok() && wrote) failure = finish_batch();
   if (!failure.ok()) {
-    for (Request* request : written) request->status = failure;
+    // Every success decided in this group may rest on its records (an
+    // idempotent retry of a request in the same group, a condition on a
+    // stream written earlier in the group): none of them is acknowledged.
+    for (Request* request : group) {
+      if (request->status.ok()) request->status = failure;
+    }
     std::lock_guard lock(queue_mutex_);
     if (failed_.ok()) {
       failed_ = Status::io_error("store refuses writes after an I/O failure (" + failure.message() +
@@ -183,8 +187,8 @@ Result<bool> FileStore::try_idempotent(Request& request) {
     request.result.position = std::max(request.result.position, result.position);
     request.result.parts.push_back(result);
   }
-  for (TransactionPartResult& part : request.result.parts) {
-    if (part.position == 0 && !part.last_revision) part.position = request.result.position;
+  for (std::size_t i = 0; i < request.parts.size(); ++i) {
+    if (request.parts[i].events.empty()) request.result.parts[i].position = request.result.position;
   }
   return true;
 }
@@ -245,8 +249,8 @@ Status FileStore::encode_write(Request& request) {
     request.result.parts.push_back(result);
   }
   request.result.position = last_position;
-  for (TransactionPartResult& part : request.result.parts) {
-    if (!part.last_revision || part.position == 0) part.position = last_position;
+  for (std::size_t i = 0; i < request.parts.size(); ++i) {
+    if (request.parts[i].events.empty()) request.result.parts[i].position = last_position;
   }
   return Status();
 }

@@ -14,6 +14,9 @@ LogCursor::LogCursor(std::shared_ptr<const SegmentList> segments, LogLocation gr
 
 Result<LogCursor> LogCursor::at_record(std::shared_ptr<const SegmentList> segments, LogLocation group,
                                        LogLocation record, Position position, Position end) {
+  if (group.segment >= segments->size() || record.segment != group.segment) {
+    return Status::corruption("index position entry points outside the log");
+  }
   LogCursor cursor(std::move(segments), group, position, end);
   // Read the group header to learn where the group ends, then jump.
   if (Status status = cursor.fill(group.offset, log::kGroupHeaderSize); !status.ok()) return status;
@@ -44,6 +47,7 @@ Status LogCursor::fill(std::uint64_t offset, std::size_t bytes) {
       offset + bytes <= buffer_offset_ + buffer_size_) {
     return Status();
   }
+  if (next_.segment >= segments_->size()) return Status::corruption("read beyond the last segment");
   const Segment& segment = *(*segments_)[next_.segment];
   const std::uint64_t capacity = segment.header.capacity;
   if (offset + bytes > capacity) return damaged("read beyond the segment's end", offset);

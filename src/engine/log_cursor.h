@@ -42,6 +42,8 @@ class LogCursor {
   // Location of the record last returned and of its group.
   LogLocation record_location() const { return record_location_; }
   LogLocation group_location() const { return group_location_; }
+  // Byte offset where the current group's records end (inside a group).
+  std::uint64_t group_end() const { return group_end_; }
   // Where the next group would start (valid between groups).
   LogLocation next_group_location() const { return next_; }
   // Byte size of the framed record last returned.

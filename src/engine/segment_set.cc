@@ -21,6 +21,20 @@ std::optional<std::uint64_t> parse_file_name(std::string_view name) {
   return number;
 }
 
+// True when the first bytes after the header of a segment are all zero: no
+// group was ever written to it (groups start right after the header).
+Result<bool> never_written_after_header(const File& file) {
+  std::string bytes(1 << 20, '\0');
+  std::size_t read = 0;
+  if (Status status = file.read_at(log::kSegmentHeaderSize, bytes.size(), bytes.data(), &read); !status.ok()) {
+    return status;
+  }
+  for (std::size_t i = 0; i < read; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string SegmentSet::file_name(std::uint64_t number) {
@@ -51,9 +65,12 @@ Status SegmentSet::load() {
     auto header = log::decode_segment_header(std::string_view(bytes.data(), read));
     if (!header.ok() || header->number != numbers[i]) {
       const bool last = i + 1 == numbers.size();
-      if (last && i > 0) {
+      auto empty = last ? never_written_after_header(**file) : Result<bool>(false);
+      if (!empty.ok()) return empty.status();
+      if (*empty) {
         // Torn while being created: the previous segment was complete and
-        // synced before this one was started, and no record reached it.
+        // synced before this one was started, and no group reached it. A
+        // damaged header over written groups is corruption, reported below.
         (void)(*file)->close();
         if (Status status = env_->remove_file(path); !status.ok()) return status;
         if (Status status = env_->sync_dir(directory_); !status.ok()) return status;
