@@ -261,11 +261,11 @@ bool FileStore::wait_for_commit(std::optional<Position> after, std::chrono::mill
 Status FileStore::close() {
   if (closed_.exchange(true)) return Status::closed("store is already closed");
   {
-    std::lock_guard lock(queue_mutex_);
+    // Requests already queued are still committed by their leaders.
+    std::unique_lock lock(queue_mutex_);
     stopping_ = true;
+    leader_idle_cv_.wait(lock, [&] { return !leader_active_; });
   }
-  queue_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(commit_mutex_);
   }

@@ -3,7 +3,8 @@
 // Layout of <dir>: LOCK (held while open), log/segment-*.evlog (the log, the
 // only source of truth), index/ (RocksDB, derived, rebuilt from the log).
 //
-// Write path: callers validate their request and queue it; one writer thread
+// Write path: callers validate their request and queue it; a leader (the
+// first caller that finds no commit running; there is no writer thread)
 // takes every queued request (group commit), checks expectations and
 // idempotency against its stream cache, encodes the accepted requests into one
 // group, writes it, fdatasyncs once, applies the group's index batch, then
@@ -15,7 +16,7 @@
 // find the nearest sparse entry and scan the log. Readers never look past the
 // committed end, so they never see a group that is not synced and indexed.
 //
-// Files: file_store.cc (API, reads), file_store_writer.cc (writer thread),
+// Files: file_store.cc (API, reads), file_store_writer.cc (group commit),
 // file_store_open.cc (open, recovery, rebuild).
 #pragma once
 
@@ -24,7 +25,6 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,16 +35,6 @@
 #include "engine/segment_set.h"
 
 namespace evsrc {
-
-struct UuidHash {
-  std::size_t operator()(const Uuid& id) const {
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    std::memcpy(&a, id.bytes.data(), 8);
-    std::memcpy(&b, id.bytes.data() + 8, 8);
-    return static_cast<std::size_t>(a ^ (b * 0x9E3779B97F4A7C15ull));
-  }
-};
 
 class FileStore final : public EventStore {
  public:
@@ -80,12 +70,11 @@ class FileStore final : public EventStore {
     std::size_t bytes = 0;  // encoded size, for group sizing
     Status status;
     TransactionResult result;
-    // Completion: the caller sleeps on `cv` until the writer sets `done`.
-    // (A semaphore's acquire spins with sched_yield first: 64 waiting
-    // callers on 2 cores then starve the writer.)
-    std::mutex mutex;
+    // Guarded by queue_mutex_: the caller sleeps on `cv` until its request
+    // is `done` or it is made the leader (`lead`).
     std::condition_variable cv;
     bool done = false;
+    bool lead = false;
   };
 
   FileStore(std::string directory, const StoreOptions& options, Env* env);
@@ -96,8 +85,11 @@ class FileStore final : public EventStore {
   Status cut_torn_tail(std::uint32_t segment, std::uint64_t offset, std::uint64_t nonzero_end);
 
   // --- writer (file_store_writer.cc) ---
+  // Queues the request and waits for its result; when no commit is running
+  // the caller becomes the leader and commits the queued group itself.
   Status submit(Request& request);
-  void writer_loop();
+  // REQUIRES: lock holds queue_mutex_ and this thread is the leader.
+  void lead(std::unique_lock<std::mutex>& lock);
   void commit_group(std::vector<Request*>& group);
   // Decides one request against the stream cache; on success encodes it into
   // the group. Returns the request's error, if any (nothing encoded then).
@@ -131,7 +123,7 @@ class FileStore final : public EventStore {
   SegmentSet segments_;
   std::unique_ptr<Index> index_;
 
-  // Writer-thread state (and open's, before the thread starts).
+  // Writer state: owned by the current leader (and by open, before any).
   std::unordered_map<std::string, StreamEntry> streams_;
   std::unordered_set<std::string> dirty_streams_;
   std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
@@ -146,13 +138,15 @@ class FileStore final : public EventStore {
   std::uint32_t group_records_ = 0;
   Timestamp group_time_{};
 
-  // Queue between callers and the writer.
+  // Queue of requests waiting for a commit. The writer state above belongs
+  // to the leader: at most one thread at a time (leader_active_), handed
+  // over under queue_mutex_.
   std::mutex queue_mutex_;
-  std::condition_variable queue_cv_;
   std::deque<Request*> queue_;
+  bool leader_active_ = false;
+  std::condition_variable leader_idle_cv_;
   bool stopping_ = false;
   Status failed_;  // set once a write or sync failed; guarded by queue_mutex_
-  std::thread writer_;
 
   // Published to readers.
   std::atomic<Position> committed_end_{0};

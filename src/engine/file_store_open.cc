@@ -80,7 +80,6 @@ Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory
     store->index_.reset();
     return status;
   }
-  store->writer_ = std::thread([raw = store.get()] { raw->writer_loop(); });
   return std::unique_ptr<EventStore>(std::move(store));
 }
 

@@ -1,4 +1,5 @@
-// The writer thread of the embedded engine: group commit (see file_store_impl.h).
+// The write path of the embedded engine: leader-based group commit (see
+// file_store_impl.h).
 #include <algorithm>
 
 #include "core/append_rules.h"
@@ -17,41 +18,47 @@ constexpr std::size_t kLifecycleRecordSlack = 64;
 }  // namespace
 
 Status FileStore::submit(Request& request) {
-  {
-    std::lock_guard lock(queue_mutex_);
-    if (stopping_) return Status::closed("store is closed");
-    if (!failed_.ok()) return failed_;
-    queue_.push_back(&request);
+  std::unique_lock lock(queue_mutex_);
+  if (stopping_) return Status::closed("store is closed");
+  if (!failed_.ok()) return failed_;
+  queue_.push_back(&request);
+  if (!leader_active_) {
+    leader_active_ = true;
+    request.lead = true;
   }
-  queue_cv_.notify_one();
-  std::unique_lock lock(request.mutex);
-  request.cv.wait(lock, [&] { return request.done; });
+  request.cv.wait(lock, [&] { return request.done || request.lead; });
+  if (!request.done) lead(lock);
   return request.status;
 }
 
-void FileStore::writer_loop() {
+void FileStore::lead(std::unique_lock<std::mutex>& lock) {
+  // The leader's own request is at the front of the queue (the queue was
+  // empty when it became leader, or leadership was handed to the front), so
+  // one group completes it.
   std::vector<Request*> group;
-  while (true) {
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      std::size_t bytes = 0;
-      while (!queue_.empty() && (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
-        bytes += queue_.front()->bytes;
-        group.push_back(queue_.front());
-        queue_.pop_front();
-      }
-    }
-    commit_group(group);
-    for (Request* request : group) {
-      // Notify under the lock: once it is released the caller may return
-      // and destroy the request.
-      std::lock_guard lock(request->mutex);
-      request->done = true;
-      request->cv.notify_one();
-    }
-    group.clear();
+  std::size_t bytes = 0;
+  while (!queue_.empty() && (group.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+    bytes += queue_.front()->bytes;
+    group.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  lock.unlock();
+  commit_group(group);
+  lock.lock();
+  for (Request* request : group) {
+    // Notify under the lock: once it is released the caller may return and
+    // destroy the request.
+    request->done = true;
+    request->cv.notify_one();
+  }
+  if (queue_.empty()) {
+    leader_active_ = false;
+    leader_idle_cv_.notify_all();
+  } else {
+    // Requests queued during this commit form the next group, led by the
+    // first of them.
+    queue_.front()->lead = true;
+    queue_.front()->cv.notify_one();
   }
 }
 

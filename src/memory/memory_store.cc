@@ -21,15 +21,6 @@
 namespace evsrc {
 namespace {
 
-struct UuidHash {
-  std::size_t operator()(const Uuid& uuid) const {
-    std::uint64_t high = 0;
-    std::uint64_t low = 0;
-    std::memcpy(&high, uuid.bytes.data(), 8);
-    std::memcpy(&low, uuid.bytes.data() + 8, 8);
-    return static_cast<std::size_t>(high ^ (low * 0x9E3779B97F4A7C15ull));
-  }
-};
 
 struct StreamEntry {
   StreamState state;
