@@ -50,38 +50,31 @@ Result<TransactionResult> FileStore::commit(std::span<const TransactionPart> par
   return std::move(request.result);
 }
 
-Status FileStore::set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) {
+Status FileStore::submit_lifecycle(RequestKind kind, std::string_view stream, ExpectedRevision expected,
+                                   const StreamMetadata* metadata) {
   if (Status status = check_open(); !status.ok()) return status;
   if (Status status = validate_stream_name(stream); !status.ok()) return status;
-  if (metadata.custom.size() > options_.limits.max_event_bytes) {
+  if (metadata != nullptr && metadata->custom.size() > options_.limits.max_event_bytes) {
     return Status::too_large("custom metadata is over the event size limit");
   }
   Request request;
-  request.kind = RequestKind::set_metadata;
-  request.parts.push_back(PartView{stream, ExpectedRevision::any(), {}});
-  request.metadata = &metadata;
-  request.bytes = stream.size() + metadata.custom.size() + 64;
+  request.kind = kind;
+  request.parts.push_back(PartView{stream, expected, {}});
+  request.metadata = metadata;
+  request.bytes = stream.size() + 64 + (metadata != nullptr ? metadata->custom.size() : 0);
   return submit(request);
+}
+
+Status FileStore::set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) {
+  return submit_lifecycle(RequestKind::set_metadata, stream, ExpectedRevision::any(), &metadata);
 }
 
 Status FileStore::delete_stream(std::string_view stream, ExpectedRevision expected) {
-  if (Status status = check_open(); !status.ok()) return status;
-  if (Status status = validate_stream_name(stream); !status.ok()) return status;
-  Request request;
-  request.kind = RequestKind::soft_delete;
-  request.parts.push_back(PartView{stream, expected, {}});
-  request.bytes = stream.size() + 64;
-  return submit(request);
+  return submit_lifecycle(RequestKind::soft_delete, stream, expected, nullptr);
 }
 
 Status FileStore::tombstone_stream(std::string_view stream, ExpectedRevision expected) {
-  if (Status status = check_open(); !status.ok()) return status;
-  if (Status status = validate_stream_name(stream); !status.ok()) return status;
-  Request request;
-  request.kind = RequestKind::tombstone;
-  request.parts.push_back(PartView{stream, expected, {}});
-  request.bytes = stream.size() + 64;
-  return submit(request);
+  return submit_lifecycle(RequestKind::tombstone, stream, expected, nullptr);
 }
 
 Result<StreamPage> FileStore::read_stream(std::string_view stream, const StreamReadOptions& options) {

@@ -88,6 +88,9 @@ class FileStore final : public EventStore {
   // Queues the request and waits for its result; when no commit is running
   // the caller becomes the leader and commits the queued group itself.
   Status submit(Request& request);
+  // Checks and submits a metadata write, soft delete or tombstone.
+  Status submit_lifecycle(RequestKind kind, std::string_view stream, ExpectedRevision expected,
+                          const StreamMetadata* metadata);
   // REQUIRES: lock holds queue_mutex_ and this thread is the leader.
   void lead(std::unique_lock<std::mutex>& lock);
   void commit_group(std::vector<Request*>& group);
