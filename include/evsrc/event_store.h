@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "evsrc/options.h"
+#include "evsrc/snapshot_store.h"
 #include "evsrc/status.h"
 #include "evsrc/subscription.h"
 #include "evsrc/types.h"
@@ -165,6 +166,10 @@ class EventStore {
   // when `after` is nullopt), the timeout passes, or the store closes.
   // Returns true when there is something new. Used by subscriptions.
   virtual bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) = 0;
+
+  // Snapshots of views of this store's streams, kept beside the events.
+  // Valid as long as the store object lives; fails with closed after close().
+  virtual SnapshotStore& snapshots() = 0;
 
   // Flushes and releases everything; reports errors that happened doing so.
   virtual Status close() = 0;

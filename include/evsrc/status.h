@@ -16,6 +16,9 @@
 //   corruption               stored data failed its checksum: run verify
 //   closed                   the store was closed
 //   timeout                  a wait ran out (subscriptions)
+//   rejected                 a command's decision refused the request (a
+//                            business rule, e.g. "username taken"): do not
+//                            retry the same request
 //
 // Thread-safety: values; safe to copy across threads.
 #pragma once
@@ -43,6 +46,7 @@ enum class ErrorCode : std::uint8_t {
   corruption,
   closed,
   timeout,
+  rejected,
 };
 
 // Stable snake_case name of a code, e.g. "wrong_expected_revision".
@@ -63,6 +67,7 @@ class [[nodiscard]] Status {
   static Status corruption(std::string message) { return {ErrorCode::corruption, std::move(message)}; }
   static Status closed(std::string message) { return {ErrorCode::closed, std::move(message)}; }
   static Status timeout(std::string message) { return {ErrorCode::timeout, std::move(message)}; }
+  static Status rejected(std::string message) { return {ErrorCode::rejected, std::move(message)}; }
   static Status idempotency_conflict(std::string message) {
     return {ErrorCode::idempotency_conflict, std::move(message)};
   }

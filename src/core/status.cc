@@ -15,6 +15,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::corruption: return "corruption";
     case ErrorCode::closed: return "closed";
     case ErrorCode::timeout: return "timeout";
+    case ErrorCode::rejected: return "rejected";
   }
   return "unknown";
 }

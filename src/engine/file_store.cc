@@ -251,6 +251,11 @@ bool FileStore::wait_for_commit(std::optional<Position> after, std::chrono::mill
   return !closed_.load(std::memory_order_acquire) && committed_end_.load(std::memory_order_acquire) > wanted;
 }
 
+SnapshotStore& FileStore::snapshots() {
+  // recover() failing leaves no database; open() then never hands out the store.
+  return *snapshots_;
+}
+
 Status FileStore::close() {
   if (closed_.exchange(true)) return Status::closed("store is already closed");
   {
@@ -270,6 +275,9 @@ Status FileStore::close() {
     std::lock_guard lock(queue_mutex_);
     if (failed_.ok()) result = index_->flush();
     index_.reset();
+  }
+  if (snapshots_) {
+    if (Status status = snapshots_->close(); !status.ok() && result.ok()) result = status;
   }
   for (const auto& segment : *segments_.snapshot()) {
     if (Status status = segment->file->close(); !status.ok() && result.ok()) result = status;

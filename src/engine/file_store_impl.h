@@ -31,6 +31,7 @@
 #include "core/stream_state.h"
 #include "engine/file_store.h"
 #include "engine/index.h"
+#include "engine/snapshot_db.h"
 #include "engine/log_cursor.h"
 #include "engine/segment_set.h"
 
@@ -54,6 +55,7 @@ class FileStore final : public EventStore {
                                                 std::size_t limit) override;
   Result<StoreStats> stats() override;
   bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override;
+  SnapshotStore& snapshots() override;
   Status close() override;
 
  private:
@@ -125,6 +127,8 @@ class FileStore final : public EventStore {
   std::unique_ptr<FileLock> lock_;
   SegmentSet segments_;
   std::unique_ptr<Index> index_;
+  // Opened by recover(); closed (not destroyed) by close().
+  std::unique_ptr<SnapshotDb> snapshots_;
 
   // Writer state: owned by the current leader (and by open, before any).
   std::unordered_map<std::string, StreamEntry> streams_;

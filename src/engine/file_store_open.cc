@@ -86,13 +86,18 @@ Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory
 Status FileStore::recover() {
   if (Status status = segments_.load(); !status.ok()) return status;
   const std::string index_path = directory_ + "/index";
+  const std::string snapshots_path = directory_ + "/snapshots";
   if (segments_.snapshot()->empty()) {
     // A new store (or a log that never got its first segment): any index
     // left behind cannot describe it.
     if (Status status = Index::destroy(index_path, env_->in_memory()); !status.ok()) return status;
+    if (Status status = SnapshotDb::destroy(snapshots_path, env_->in_memory()); !status.ok()) return status;
     auto segment = segments_.create(0, 0, options_.segment_bytes);
     if (!segment.ok()) return segment.status();
   }
+  auto snapshots = SnapshotDb::open(snapshots_path, env_->in_memory());
+  if (!snapshots.ok()) return snapshots.status();
+  snapshots_ = std::move(*snapshots);
   auto index = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
   if (!index.ok()) return index.status();
   index_ = std::move(*index);

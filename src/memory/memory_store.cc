@@ -17,6 +17,7 @@
 #include "core/append_rules.h"
 #include "core/read_paging.h"
 #include "core/stream_state.h"
+#include "memory/memory_snapshot_store.h"
 
 namespace evsrc {
 namespace {
@@ -245,11 +246,14 @@ class MemoryStore final : public EventStore {
     return !closed_ && has_new();
   }
 
+  SnapshotStore& snapshots() override { return snapshots_; }
+
   Status close() override {
     {
       std::unique_lock lock(mutex_);
       if (closed_) return closed_status();
       closed_ = true;
+      snapshots_.close();
       log_.clear();
       streams_.clear();
       ids_.clear();
@@ -355,6 +359,7 @@ class MemoryStore final : public EventStore {
   Timestamp last_recorded_at_{};
   std::uint64_t bytes_ = 0;
   std::uint64_t written_streams_ = 0;  // streams with at least one event
+  MemorySnapshotStore snapshots_;
 };
 
 }  // namespace
