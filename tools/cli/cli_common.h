@@ -71,4 +71,5 @@ void register_verify_command(CLI::App& app, CommandContext& context);
 namespace evsrc::bench {
 // Defined in bench/bench_command.cc.
 void register_bench_command(CLI::App& app, cli::CommandContext& context);
+void register_toolkit_bench_command(CLI::App& app, cli::CommandContext& context);
 }  // namespace evsrc::bench

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   register_admin_commands(app, context);
   register_verify_command(app, context);
   evsrc::bench::register_bench_command(app, context);
+  evsrc::bench::register_toolkit_bench_command(app, context);
 
   try {
     app.parse(argc, argv);
