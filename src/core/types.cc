@@ -18,10 +18,11 @@ std::string format_rfc3339(Timestamp time) {
   const std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char text[40];
-  const std::size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+  // Years are written with at least 4 digits (strftime's %Y does not pad
+  // years before 1000, which RFC 3339 requires).
   char out[64];
-  std::snprintf(out, sizeof(out), "%.*s.%06lldZ", static_cast<int>(n), text, static_cast<long long>(fraction));
+  std::snprintf(out, sizeof(out), "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ", static_cast<long long>(tm.tm_year) + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(fraction));
   return out;
 }
 
