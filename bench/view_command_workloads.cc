@@ -100,6 +100,7 @@ Result<std::vector<Figure>> run_view_workload(const std::string& scratch, const 
                                  std::to_string(settings.snapshot_every),
                              *load_us, "us", *load_us / baseline_us, "1k-event stream"});
     // Time travel to the middle, half a snapshot interval past a snapshot.
+    if (length == 0) return Status::invalid_argument("--largest-stream must be at least 1");
     const StreamRevision middle = std::min<StreamRevision>(length / 2 + settings.snapshot_every / 2, length - 1);
     Result<double> travel_us = time_loads(21, [&] { return loader.state_at(stream, middle).status(); });
     if (!travel_us.ok()) return travel_us.status();

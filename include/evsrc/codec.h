@@ -98,13 +98,13 @@ class Codec {
     if (!metadata.is_object()) return Status::invalid_argument("event metadata must be a JSON object");
     EventData data;
     data.type = names_[index];
-    try {
+    metadata[kEventVersionKey] = versions_[index];
+    try {  // dump() throws on strings that are not UTF-8
       data.data = std::visit([](const auto& alternative) { return nlohmann::json(alternative).dump(); }, event);
+      data.metadata = metadata.dump();
     } catch (const nlohmann::json::exception& error) {
       return Status::invalid_argument("cannot encode " + data.type + ": " + error.what());
     }
-    metadata[kEventVersionKey] = versions_[index];
-    data.metadata = metadata.dump();
     return data;
   }
 

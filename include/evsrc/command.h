@@ -7,7 +7,8 @@
 //      or a Status: ErrorCode::rejected for a business rule ("username
 //      taken"), never retried; any other error is returned as is,
 //   3. commits the decision in one transaction, the stream's events expecting
-//      exactly R (no_stream when there was none): all parts or nothing,
+//      exactly the stream's last revision when loaded (no_stream when it did
+//      not exist): all parts or nothing,
 //   4. on wrong_expected_revision in any part (someone else wrote first) it
 //      waits a jittered exponential backoff, reloads and decides again, up to
 //      RetryPolicy::max_attempts; then it returns that wrong_expected_revision.
@@ -76,9 +77,10 @@ using Attempt = std::function<Result<CommandResult>()>;
 // Runs attempts until one succeeds, fails with anything but a conflict, or
 // the policy gives up. Defined in src/toolkit/command.cc.
 Result<CommandResult> run_with_retry(const RetryPolicy& policy, const Attempt& attempt);
-// Commits `decision` for `stream` expecting `revision` (no_stream when none).
+// Commits `decision` for `stream` expecting its last revision to be `head`
+// (no_stream when nullopt).
 Result<CommandResult> commit_decision(EventStore& store, std::string_view stream,
-                                      std::optional<StreamRevision> revision, Decision decision);
+                                      std::optional<StreamRevision> head, Decision decision);
 // Adds "revertedTo": to_revision to the metadata of each of `events`.
 Status mark_revert(std::vector<EventData>& events, StreamRevision to_revision);
 }  // namespace command_detail
@@ -91,7 +93,7 @@ Result<CommandResult> execute(const ViewLoader<State>& loader, std::string_view 
     if (!current.ok()) return current.status();
     Result<Decision> decision = decide(*current);
     if (!decision.ok()) return decision.status();
-    return command_detail::commit_decision(loader.store(), stream, current->revision, std::move(decision).value());
+    return command_detail::commit_decision(loader.store(), stream, current->head, std::move(decision).value());
   });
 }
 
@@ -112,7 +114,7 @@ Result<CommandResult> revert(const ViewLoader<State>& loader, std::string_view s
     if (!decision.ok()) return decision.status();
     Status marked = command_detail::mark_revert(decision->events, to_revision);
     if (!marked.ok()) return marked;
-    return command_detail::commit_decision(loader.store(), stream, current->revision, std::move(decision).value());
+    return command_detail::commit_decision(loader.store(), stream, current->head, std::move(decision).value());
   });
 }
 

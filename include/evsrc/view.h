@@ -23,8 +23,12 @@
 // Snapshots: with SnapshotPolicy::every = N, a load that folds revision r with
 // (r + 1) % N == 0 stores the state after r (so a 100k-event stream loads from
 // its last snapshot and folds at most N - 1 events). take_snapshot() stores one
-// on demand. A snapshot outside the stream's readable revisions (the stream
-// was soft-deleted and recreated, or truncated) is ignored.
+// on demand. A snapshot is used only while it still describes the stream: it
+// records the first revision it was folded from and the position of its last
+// event, and is ignored once the stream's first readable revision moved
+// (soft delete and recreate, truncation, max-count, max-age) or the event at
+// its revision is another one (a replaced log). So the state is always the
+// fold of exactly the stream's readable events.
 //
 // Thread-safety: a ViewLoader may be used from several threads at once when
 // the View's functions are thread-safe (pure functions are).
@@ -64,8 +68,15 @@ struct VersionedState {
   State state{};
   // The last event folded in; nullopt when the stream has no (readable) events.
   std::optional<StreamRevision> revision;
-  // Recorded-at of that event.
+  // Recorded-at and position of that event.
   std::optional<Timestamp> recorded_at;
+  std::optional<Position> position;
+  // The first event folded in: the stream's first readable revision.
+  std::optional<StreamRevision> first_revision;
+  // The stream's last revision when loaded, hidden events included (by
+  // max-count, max-age, truncate-before); nullopt when the stream does not
+  // exist. What a command expects. Only set by state() (not state_at()).
+  std::optional<StreamRevision> head;
   // Cost of this load: the snapshot it started from and events folded.
   std::optional<StreamRevision> snapshot_revision;
   std::uint64_t events_folded = 0;
@@ -92,18 +103,29 @@ namespace view_detail {
 
 // Calls visit(event) for the readable events of `stream` with revisions in
 // [from, to] ascending, reading in pages. not_found / stream_deleted pass
-// through from the store.
+// through from the store. `head`, when given, receives the stream's last
+// revision (hidden events included) as of the last page read.
 Status for_each_event(EventStore& store, std::string_view stream, StreamRevision from, StreamRevision to,
-                      const std::function<Status(const RecordedEvent&)>& visit);
+                      const std::function<Status(const RecordedEvent&)>& visit, StreamRevision* head = nullptr);
 // The last revision recorded at or before `time`; nullopt when none was.
 Result<std::optional<StreamRevision>> last_revision_at(EventStore& store, std::string_view stream, Timestamp time);
-// The first readable revision of the stream and its last revision; nullopt
-// when the stream has no readable event.
-struct ReadableRange {
-  StreamRevision first = 0;
-  StreamRevision last = 0;
+
+// What a ViewLoader stores in front of the view's own encoding of a snapshot:
+// the first revision the state was folded from and the position of the last
+// event in it. A snapshot is used only when both still describe the stream.
+struct SnapshotOrigin {
+  StreamRevision first_revision = 0;
+  Position position = 0;
 };
-Result<std::optional<ReadableRange>> readable_range(EventStore& store, std::string_view stream);
+std::string wrap_snapshot_state(const SnapshotOrigin& origin, std::string_view state);
+// nullopt when `stored` is too short to hold an origin.
+std::optional<std::pair<SnapshotOrigin, std::string_view>> unwrap_snapshot_state(std::string_view stored);
+// The event at `snapshot`'s revision when the snapshot still describes the
+// stream: its first readable revision is origin.first_revision (nothing was
+// hidden or recreated since) and the event at the revision is the one at
+// origin.position (the log was not replaced). nullopt otherwise.
+Result<std::optional<RecordedEvent>> validate_snapshot(EventStore& store, std::string_view stream,
+                                                       StreamRevision revision, const SnapshotOrigin& origin);
 // Drops the oldest snapshots of (stream, view, version) beyond `keep`.
 Status prune_snapshots(SnapshotStore& snapshots, std::string_view stream, std::string_view view,
                        std::uint32_t version, std::size_t keep);
@@ -167,7 +189,8 @@ class ViewLoader {
   Result<VersionedState<State>> take_snapshot(std::string_view stream) const {
     Result<VersionedState<State>> loaded = load(stream, std::nullopt);
     if (!loaded.ok() || !loaded->revision || !snapshots_enabled()) return loaded;
-    Status stored = store_snapshot(stream, *loaded->revision, loaded->state);
+    Status stored = store_snapshot(stream, *loaded->revision, {*loaded->first_revision, *loaded->position},
+                                   loaded->state);
     if (!stored.ok()) return stored;
     return loaded;
   }
@@ -181,8 +204,10 @@ class ViewLoader {
 
   bool snapshots_enabled() const { return view_.encode_state && view_.decode_state; }
 
-  Status store_snapshot(std::string_view stream, StreamRevision revision, const State& state) const {
-    Snapshot snapshot{std::string(stream), view_.name, view_.version, revision, view_.encode_state(state)};
+  Status store_snapshot(std::string_view stream, StreamRevision revision, const view_detail::SnapshotOrigin& origin,
+                        const State& state) const {
+    Snapshot snapshot{std::string(stream), view_.name, view_.version, revision,
+                      view_detail::wrap_snapshot_state(origin, view_.encode_state(state))};
     Status stored = store_.snapshots().put(snapshot);
     if (!stored.ok() || policy_.keep == 0) return stored;
     return view_detail::prune_snapshots(store_.snapshots(), stream, view_.name, view_.version, policy_.keep);
@@ -192,39 +217,30 @@ class ViewLoader {
     VersionedState<State> result = initial_state();
     StreamRevision from = 0;
     if (snapshots_enabled()) {
-      Result<std::optional<Snapshot>> found = store_.snapshots().find(
-          stream, view_.name, view_.version, target.value_or(std::numeric_limits<StreamRevision>::max()));
-      if (!found.ok()) return found.status();
-      if (found->has_value()) {
-        const Snapshot& snapshot = **found;
-        // Only a snapshot inside what the stream can read now describes it
-        // (not one from before a soft delete, a truncation or a lost tail).
-        Result<std::optional<view_detail::ReadableRange>> range = view_detail::readable_range(store_, stream);
-        if (!range.ok()) return range.status();
-        if (range->has_value() && (*range)->first <= snapshot.revision && snapshot.revision <= (*range)->last) {
-          Result<State> decoded = view_.decode_state(snapshot.state);
-          if (!decoded.ok()) return decoded.status();
-          result.state = std::move(decoded).value();
-          result.revision = snapshot.revision;
-          result.snapshot_revision = snapshot.revision;
-          from = snapshot.revision + 1;
-        }
-      }
+      Status restored = restore_snapshot(stream, target, result);
+      if (!restored.ok()) return restored;
+      if (result.revision) from = *result.revision + 1;
     }
     const StreamRevision to = target.value_or(std::numeric_limits<StreamRevision>::max());
+    StreamRevision head = 0;
     Status folded = Status();
     if (from <= to) {
-      folded = view_detail::for_each_event(store_, stream, from, to, [&](const RecordedEvent& event) {
-        Status applied = view_.apply(result.state, event);
-        if (!applied.ok()) return applied;
-        result.revision = event.revision;
-        result.recorded_at = event.recorded_at;
-        ++result.events_folded;
-        if (policy_.every != 0 && snapshots_enabled() && (event.revision + 1) % policy_.every == 0) {
-          return store_snapshot(stream, event.revision, result.state);
-        }
-        return Status();
-      });
+      folded = view_detail::for_each_event(
+          store_, stream, from, to,
+          [&](const RecordedEvent& event) {
+            Status applied = view_.apply(result.state, event);
+            if (!applied.ok()) return applied;
+            if (!result.first_revision) result.first_revision = event.revision;
+            result.revision = event.revision;
+            result.recorded_at = event.recorded_at;
+            result.position = event.position;
+            ++result.events_folded;
+            if (policy_.every != 0 && snapshots_enabled() && (event.revision + 1) % policy_.every == 0) {
+              return store_snapshot(stream, event.revision, {*result.first_revision, event.position}, result.state);
+            }
+            return Status();
+          },
+          &head);
     }
     if (folded.code() == ErrorCode::not_found) {
       if (target) return Status::invalid_argument("stream " + std::string(stream) + " has no events");
@@ -235,23 +251,34 @@ class ViewLoader {
       return Status::invalid_argument("stream " + std::string(stream) + " has no revision " +
                                       std::to_string(*target));
     }
-    if (result.revision && !result.recorded_at && result.snapshot_revision) {
-      // Loaded from a snapshot with nothing after it: recorded-at of that event.
-      Result<std::optional<Timestamp>> at = recorded_at_of(stream, *result.revision);
-      if (!at.ok()) return at.status();
-      result.recorded_at = *at;
-    }
+    if (!target && from <= to) result.head = head;
     return result;
   }
 
-  Result<std::optional<Timestamp>> recorded_at_of(std::string_view stream, StreamRevision revision) const {
-    std::optional<Timestamp> at;
-    Status status = view_detail::for_each_event(store_, stream, revision, revision, [&](const RecordedEvent& event) {
-      at = event.recorded_at;
-      return Status();
-    });
-    if (!status.ok()) return status;
-    return at;
+  // Starts `result` from the newest valid snapshot at or before `target`;
+  // leaves it untouched when there is none.
+  Status restore_snapshot(std::string_view stream, std::optional<StreamRevision> target,
+                          VersionedState<State>& result) const {
+    Result<std::optional<Snapshot>> found = store_.snapshots().find(
+        stream, view_.name, view_.version, target.value_or(std::numeric_limits<StreamRevision>::max()));
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status();
+    const Snapshot& snapshot = **found;
+    const auto unwrapped = view_detail::unwrap_snapshot_state(snapshot.state);
+    if (!unwrapped) return Status();  // not written by a ViewLoader: ignore
+    Result<std::optional<RecordedEvent>> event =
+        view_detail::validate_snapshot(store_, stream, snapshot.revision, unwrapped->first);
+    if (!event.ok()) return event.status().code() == ErrorCode::not_found ? Status() : event.status();
+    if (!event->has_value()) return Status();
+    Result<State> decoded = view_.decode_state(unwrapped->second);
+    if (!decoded.ok()) return decoded.status();
+    result.state = std::move(decoded).value();
+    result.revision = snapshot.revision;
+    result.snapshot_revision = snapshot.revision;
+    result.first_revision = unwrapped->first.first_revision;
+    result.recorded_at = (*event)->recorded_at;
+    result.position = (*event)->position;
+    return Status();
   }
 
   EventStore& store_;

@@ -45,11 +45,11 @@ Result<CommandResult> run_with_retry(const RetryPolicy& policy, const Attempt& a
 }
 
 Result<CommandResult> commit_decision(EventStore& store, std::string_view stream,
-                                      std::optional<StreamRevision> revision, Decision decision) {
+                                      std::optional<StreamRevision> head, Decision decision) {
   CommandResult result;
-  result.revision = revision;
+  result.revision = head;
   if (decision.empty()) return result;
-  const ExpectedRevision expected = revision ? ExpectedRevision::exact(*revision) : ExpectedRevision::no_stream();
+  const ExpectedRevision expected = head ? ExpectedRevision::exact(*head) : ExpectedRevision::no_stream();
   if (decision.other_parts.empty()) {
     Result<AppendResult> appended = store.append(stream, expected, decision.events);
     if (!appended.ok()) return appended.status();
@@ -75,7 +75,11 @@ Status mark_revert(std::vector<EventData>& events, StreamRevision to_revision) {
     Result<nlohmann::json> metadata = parse_metadata(event.metadata);
     if (!metadata.ok()) return metadata.status();
     (*metadata)["revertedTo"] = to_revision;
-    event.metadata = metadata->dump();
+    try {
+      event.metadata = metadata->dump();
+    } catch (const nlohmann::json::exception& error) {  // e.g. invalid UTF-8 in a string
+      return Status::invalid_argument(std::string("event metadata cannot be written as JSON: ") + error.what());
+    }
   }
   return Status();
 }

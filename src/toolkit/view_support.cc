@@ -18,12 +18,13 @@ Result<std::optional<RecordedEvent>> event_at(EventStore& store, std::string_vie
 }  // namespace
 
 Status for_each_event(EventStore& store, std::string_view stream, StreamRevision from, StreamRevision to,
-                      const std::function<Status(const RecordedEvent&)>& visit) {
+                      const std::function<Status(const RecordedEvent&)>& visit, StreamRevision* head) {
   std::optional<StreamRevision> next = from;
   while (next && *next <= to) {
     const std::uint64_t want = to - *next >= kPageSize ? kPageSize : to - *next + 1;  // no overflow at to = max
     Result<StreamPage> page = store.read_stream(stream, StreamReadOptions{next, Direction::forward, want});
     if (!page.ok()) return page.status();
+    if (head != nullptr) *head = page->last_revision;
     for (const RecordedEvent& event : page->events) {
       if (event.revision > to) return Status();
       if (Status status = visit(event); !status.ok()) return status;
@@ -56,12 +57,37 @@ Result<std::optional<StreamRevision>> last_revision_at(EventStore& store, std::s
   return std::optional<StreamRevision>(low);
 }
 
-Result<std::optional<ReadableRange>> readable_range(EventStore& store, std::string_view stream) {
-  Result<StreamPage> page = store.read_stream(stream, StreamReadOptions{std::nullopt, Direction::forward, 1});
-  if (!page.ok() && page.status().code() == ErrorCode::not_found) return std::optional<ReadableRange>();
-  if (!page.ok()) return page.status();
-  if (page->events.empty()) return std::optional<ReadableRange>();
-  return std::optional<ReadableRange>(ReadableRange{page->events.front().revision, page->last_revision});
+std::string wrap_snapshot_state(const SnapshotOrigin& origin, std::string_view state) {
+  std::string stored;
+  stored.reserve(16 + state.size());
+  for (std::uint64_t value : {origin.first_revision, origin.position}) {
+    for (int shift = 0; shift < 64; shift += 8) stored.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+  stored.append(state);
+  return stored;
+}
+
+std::optional<std::pair<SnapshotOrigin, std::string_view>> unwrap_snapshot_state(std::string_view stored) {
+  if (stored.size() < 16) return std::nullopt;
+  const auto read_le64 = [&](std::size_t at) {
+    std::uint64_t value = 0;
+    for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(stored[at + static_cast<std::size_t>(i)]);
+    return value;
+  };
+  return std::make_pair(SnapshotOrigin{read_le64(0), read_le64(8)}, stored.substr(16));
+}
+
+Result<std::optional<RecordedEvent>> validate_snapshot(EventStore& store, std::string_view stream,
+                                                       StreamRevision revision, const SnapshotOrigin& origin) {
+  Result<StreamPage> first = store.read_stream(stream, StreamReadOptions{std::nullopt, Direction::forward, 1});
+  if (!first.ok()) return first.status();
+  if (first->events.empty() || first->events.front().revision != origin.first_revision) {
+    return std::optional<RecordedEvent>();
+  }
+  Result<std::optional<RecordedEvent>> event = event_at(store, stream, revision);
+  if (!event.ok() || !event->has_value()) return event;
+  if ((*event)->revision != revision || (*event)->position != origin.position) return std::optional<RecordedEvent>();
+  return event;
 }
 
 Status prune_snapshots(SnapshotStore& snapshots, std::string_view stream, std::string_view view,

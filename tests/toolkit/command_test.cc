@@ -144,6 +144,33 @@ TEST_P(ToolkitTest, ConcurrentCommandsLoseNoUpdate) {
   EXPECT_EQ(final_state->revision, static_cast<StreamRevision>(kThreads * kCommands - 1));
 }
 
+TEST_P(ToolkitTest, ExecuteOnAStreamWhoseEventsAreAllHiddenExpectsItsHead) {
+  ViewLoader<Counter> loader(store(), counter_view());
+  ASSERT_TRUE(execute(loader, "counter-1", add(5)).ok());
+  ASSERT_TRUE(execute(loader, "counter-1", add(5)).ok());
+  StreamMetadata metadata;
+  metadata.truncate_before = 2;  // nothing readable, but the stream exists at revision 1
+  ASSERT_TRUE(store().set_stream_metadata("counter-1", metadata).ok());
+  auto loaded = loader.state("counter-1");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->revision.has_value());
+  EXPECT_EQ(loaded->head, 1u);
+  auto result = execute(loader, "counter-1", add(1));
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  EXPECT_EQ(result->revision, 2u);
+  EXPECT_EQ(result->conflicts, 0u);
+}
+
+TEST(CommandEncodingTest, MetadataThatIsNotUtf8IsABadRequestNotACrash) {
+  Result<EventData> data = counter_codec().encode(Added{1}, nlohmann::json{{"actor", "\xe9"}});
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().code(), ErrorCode::invalid_argument);
+  std::vector<EventData> events{encoded(Added{1})};
+  events[0].metadata = "{}";
+  EXPECT_TRUE(command_detail::mark_revert(events, 3).ok());
+  EXPECT_EQ(nlohmann::json::parse(events[0].metadata).at("revertedTo"), 3);
+}
+
 TEST_P(ToolkitTest, RevertAppendsEventsThatRestoreTheOldState) {
   ViewLoader<Counter> loader(store(), counter_view());
   ASSERT_TRUE(execute(loader, "counter-1", add(5)).ok());

@@ -58,17 +58,46 @@ TEST_P(ToolkitTest, SnapshotsBoundTheEventsFolded) {
 
 TEST_P(ToolkitTest, SnapshotOfAnotherViewVersionIsIgnored) {
   append_added(store(), "counter-1", 20);
-  // A snapshot written by version 1 with a state version 2 would misread.
-  ASSERT_TRUE(store().snapshots().put(Snapshot{"counter-1", "counter", 1, 19, R"({"value":-1,"events":0})"}).ok());
+  ViewLoader<Counter> v1(store(), counter_view(1));
+  ASSERT_TRUE(v1.take_snapshot("counter-1").ok());
+  auto from_snapshot = v1.state("counter-1");
+  ASSERT_TRUE(from_snapshot.ok());
+  EXPECT_EQ(from_snapshot->snapshot_revision, 19u);  // proves the snapshot is used where it belongs
   ViewLoader<Counter> v2(store(), counter_view(2));
   auto loaded = v2.state("counter-1");
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->state, (Counter{20, 20}));
   EXPECT_FALSE(loaded->snapshot_revision.has_value());
-  ViewLoader<Counter> v1(store(), counter_view(1));
-  auto from_snapshot = v1.state("counter-1");
-  ASSERT_TRUE(from_snapshot.ok());
-  EXPECT_EQ(from_snapshot->state.value, -1);  // proves the snapshot is used where it belongs
+  EXPECT_EQ(loaded->events_folded, 20u);
+}
+
+TEST_P(ToolkitTest, SnapshotFromBeforeATruncationIsIgnored) {
+  append_added(store(), "counter-1", 250);
+  ViewLoader<Counter> loader(store(), counter_view(), SnapshotPolicy{100, 0});
+  ASSERT_TRUE(loader.state("counter-1").ok());  // snapshots at 99 and 199, folded from revision 0
+  StreamMetadata metadata;
+  metadata.max_count = 100;  // revisions 150..249 stay readable
+  ASSERT_TRUE(store().set_stream_metadata("counter-1", metadata).ok());
+  auto now = loader.state("counter-1");
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->state, (Counter{100, 100}));  // the fold of exactly the readable events
+  EXPECT_EQ(now->first_revision, 150u);
+  auto at = loader.state_at("counter-1", 199);
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->state, (Counter{50, 50}));
+}
+
+TEST_P(ToolkitTest, SnapshotOfAnotherLogIsIgnored) {
+  append_added(store(), "counter-1", 10);
+  // A snapshot whose last event sat at another position describes a log that
+  // was replaced (e.g. lost its tail and was written again): never used.
+  const std::string state = view_detail::wrap_snapshot_state({0, 123456}, R"({"value":-1,"events":10})");
+  ASSERT_TRUE(store().snapshots().put(Snapshot{"counter-1", "counter", 1, 9, state}).ok());
+  ViewLoader<Counter> loader(store(), counter_view());
+  auto loaded = loader.state("counter-1");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->state, (Counter{10, 10}));
+  EXPECT_FALSE(loaded->snapshot_revision.has_value());
 }
 
 TEST_P(ToolkitTest, SnapshotFromBeforeASoftDeleteIsIgnored) {
