@@ -14,6 +14,10 @@
 //     revision per stream (LastAppliedRevisions).
 // A failing sink stops the projection in state `failed` with its error and
 // the position of the last applied batch; the event is never skipped.
+// A checkpoint beyond the store's last position (the store was replaced or
+// lost its tail while the read model was kept) fails the projection with
+// ErrorCode::corruption before anything is read: new events at positions up
+// to the checkpoint would otherwise be skipped. Rebuild the read model.
 //
 // Read-your-writes: an append returns its position; wait_for(position)
 // returns once the projection has applied everything up to it.
@@ -46,6 +50,15 @@ class ProjectionSink {
   // filter; possibly none) and records `checkpoint` (>= every event's
   // position) as the new checkpoint. A non-ok Status fails the projection.
   virtual Status apply(std::span<const RecordedEvent> events, Position checkpoint) = 0;
+  // What the runner calls for each batch: apply() plus `head_before`, the
+  // store's last position read before the batch was read (nullopt: the store
+  // was empty). `checkpoint >= *head_before` means the batch reached the end
+  // of what was committed when it was read. The default calls apply();
+  // SqliteReadModels uses it to decide a live rebuild's switch.
+  virtual Status apply_batch(std::span<const RecordedEvent> events, Position checkpoint,
+                             std::optional<Position> head_before) {
+    return apply(events, checkpoint);
+  }
 };
 
 struct ProjectionOptions {
@@ -56,6 +69,16 @@ struct ProjectionOptions {
   // How long a live runner waits for new commits before checking stop().
   std::chrono::milliseconds poll_interval{200};
 };
+
+// The longest wait a timeout of the projection API asks for: longer
+// timeouts (e.g. std::chrono::milliseconds::max(), whose deadline would
+// overflow the clock) are capped to it, negative ones count as zero.
+inline constexpr std::chrono::milliseconds kMaxProjectionWait = std::chrono::hours(24 * 365);
+inline std::chrono::milliseconds clamp_projection_wait(std::chrono::milliseconds timeout) {
+  return timeout < std::chrono::milliseconds::zero() ? std::chrono::milliseconds::zero()
+         : timeout > kMaxProjectionWait            ? kMaxProjectionWait
+                                                   : timeout;
+}
 
 enum class ProjectionState : std::uint8_t { stopped, running, caught_up, failed };
 std::string_view projection_state_name(ProjectionState state);  // "stopped", "running", "caught_up", "failed"
@@ -90,7 +113,9 @@ class ProjectionRunner {
   void stop();
 
   // Blocks until the checkpoint is >= `position`, the timeout passes, or the
-  // projection fails. True when the position was reached.
+  // projection fails. True when the position was reached. A negative timeout
+  // does not wait; timeouts are capped at kMaxProjectionWait (so
+  // milliseconds::max() waits, in practice, without a deadline).
   bool wait_for(Position position, std::chrono::milliseconds timeout);
 
   ProjectionStatus status() const;

@@ -26,9 +26,14 @@
 //
 // Rebuild: rebuild(name, projection) creates a new build of `projection`'s
 // tables and fills it from position 0 while the serving build keeps serving.
-// When the new build has caught up (its checkpoint >= the serving build's),
-// one transaction makes it serving and retires the old one; the old build's
-// runner stops and, with drop_retired_tables, its tables are dropped.
+// When the new build has caught up, one transaction makes it serving and
+// retires the old one; the old build's runner stops and, with
+// drop_retired_tables, its tables are dropped. Caught up means its checkpoint
+// is >= the serving build's (so a query never sees the read model go back)
+// and >= the store head: in catch_up() (and add() / rebuild()) the head when
+// the switch is checked; live, the head its runner read before the batch it
+// just applied, so steady writes (the head always a little ahead) do not
+// hold the switch back until a quiet gap.
 //
 // Queries: read serving_table_suffix(db, name) and run the query in one read
 // transaction (SqliteReadTransaction) so a switch between the two cannot be
@@ -316,7 +321,9 @@ class SqliteReadModels {
   void stop();
 
   // Blocks until every serving build's checkpoint >= `position`, or the
-  // timeout passes (timeout) or a serving build fails (its error).
+  // timeout passes (timeout) or a serving build fails (its error). Timeouts
+  // are capped at kMaxProjectionWait (milliseconds::max() does not overflow);
+  // a negative one does not wait.
   Status wait_for(Position position, std::chrono::milliseconds timeout);
   // The same for the serving build of one projection.
   Status wait_for(std::string_view name, Position position, std::chrono::milliseconds timeout);

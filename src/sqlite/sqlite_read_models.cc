@@ -8,6 +8,7 @@
 // on the owner thread in catch_up() / before a runner starts; it stops the
 // replaced build's runner and drops its tables through its own connection.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
@@ -45,6 +46,14 @@ struct SqliteReadModels::Impl {
       if (Status status = active_.table_sink->apply(events, checkpoint); !status.ok()) return status;
       return impl_.try_switch(active_);
     }
+    Status apply_batch(std::span<const RecordedEvent> events, Position checkpoint,
+                       std::optional<Position> head_before) override {
+      if (Status status = active_.table_sink->apply(events, checkpoint); !status.ok()) return status;
+      // Live, the store may never be quiet: the batch reaching the head read
+      // before it was read is enough (see try_switch_after_batch).
+      if (impl_.live.load()) return impl_.try_switch_after_batch(active_, head_before);
+      return impl_.try_switch(active_);
+    }
 
    private:
     Impl& impl_;
@@ -62,7 +71,17 @@ struct SqliteReadModels::Impl {
   }
 
   Result<ActiveBuild*> activate(std::unique_ptr<SqliteProjection> projection, SqliteBuild build);
+  // Switches `rebuilt` (a building build) to serving when its checkpoint is
+  // at or after the serving build's and the store's head now (catch_up(),
+  // add(), rebuild(): nothing else is committing, or it may wait).
   Status try_switch(ActiveBuild& rebuilt);
+  // Live, after a batch of `rebuilt`: the same but against `head_before`,
+  // the store head its runner read before that batch, since under steady
+  // writes the head now is always a little ahead.
+  Status try_switch_after_batch(ActiveBuild& rebuilt, std::optional<Position> head_before);
+  // Switches when the build's checkpoint is at or after the serving build's
+  // and `required`.
+  Status switch_if_reached(ActiveBuild& rebuilt, std::optional<Position> required);
   std::vector<ActiveBuild*> active_with_role(SqliteBuildRole role, std::string_view name = {}) const;
   Status wait_for(std::string_view name, Position position, std::chrono::milliseconds timeout);
 
@@ -75,7 +94,7 @@ struct SqliteReadModels::Impl {
   mutable std::mutex mutex;  // guards the list and every ActiveBuild::build.role
   std::condition_variable changed;
   std::vector<std::unique_ptr<ActiveBuild>> builds;
-  bool live = false;  // owner thread only
+  std::atomic<bool> live{false};  // written by the owner thread, read by runner threads
 };
 
 Result<SqliteReadModels::Impl::ActiveBuild*> SqliteReadModels::Impl::activate(
@@ -119,6 +138,18 @@ Status SqliteReadModels::Impl::try_switch(ActiveBuild& rebuilt) {
   }
   Result<StoreStats> stats = store.stats();
   if (!stats.ok()) return stats.status();
+  return switch_if_reached(rebuilt, stats->last_position);
+}
+
+Status SqliteReadModels::Impl::try_switch_after_batch(ActiveBuild& rebuilt, std::optional<Position> head_before) {
+  {
+    std::lock_guard lock(mutex);
+    if (rebuilt.build.role != SqliteBuildRole::building) return Status();
+  }
+  return switch_if_reached(rebuilt, head_before);
+}
+
+Status SqliteReadModels::Impl::switch_if_reached(ActiveBuild& rebuilt, std::optional<Position> required) {
   SqliteDatabase& db = rebuilt.db;
   if (Status status = db.begin(); !status.ok()) return status;
   Result<std::vector<SqliteBuild>> rows = list_sqlite_builds(db, rebuilt.build.name);
@@ -133,10 +164,24 @@ Status SqliteReadModels::Impl::try_switch(ActiveBuild& rebuilt) {
     if (row.build == rebuilt.build.build) self = &row;
   }
   // Caught up: as far as the build it replaces (so no query sees the read
-  // model go back) and as far as the store head.
+  // model go back; read in this write transaction, so the serving build
+  // cannot move past it before the switch commits) and as far as `required`
+  // (the store head now, or live the head read before the last batch).
+  std::optional<Position> serving_position = serving ? serving->position : std::nullopt;
+  if (self != nullptr && !at_or_after(self->position, serving_position)) {
+    // A serving checkpoint beyond the store's head belongs to another history
+    // (the store was replaced; its runner fails, see ProjectionRunner). It can
+    // never be reached, and this rebuild is the way out: it does not count.
+    // (A checkpoint of this store is <= its head, which only grows.)
+    Result<StoreStats> stats = store.stats();
+    if (!stats.ok()) {
+      (void)db.rollback();
+      return stats.status();
+    }
+    if (!stats->last_position || *stats->last_position < *serving_position) serving_position.reset();
+  }
   const bool caught_up = self != nullptr && self->role == SqliteBuildRole::building &&
-                         at_or_after(self->position, serving ? serving->position : std::nullopt) &&
-                         at_or_after(self->position, stats->last_position);
+                         at_or_after(self->position, serving_position) && at_or_after(self->position, required);
   if (!caught_up) return db.rollback();
   std::optional<std::int64_t> replaced;
   if (serving != nullptr) {
@@ -192,7 +237,7 @@ Status SqliteReadModels::Impl::try_switch(ActiveBuild& rebuilt) {
 }
 
 Status SqliteReadModels::Impl::wait_for(std::string_view name, Position position, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + clamp_projection_wait(timeout);
   while (true) {
     const std::vector<ActiveBuild*> serving = active_with_role(SqliteBuildRole::serving, name);
     if (serving.empty() && !name.empty()) {
@@ -398,7 +443,7 @@ Status SqliteReadModels::wait_for(std::string_view name, Position position, std:
 }
 
 Status SqliteReadModels::wait_for_rebuild(std::string_view name, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + clamp_projection_wait(timeout);
   std::unique_lock lock(impl_->mutex);
   while (true) {
     const Impl::ActiveBuild* building = nullptr;

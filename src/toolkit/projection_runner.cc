@@ -5,7 +5,8 @@
 // becomes one sink.apply() call. The store head is read BEFORE the page: when
 // the page reaches the end of what is committed, every position up to that
 // head has been scanned, so the checkpoint may move to it even if the filter
-// matched nothing (wait_for() then works for filtered projections too).
+// matched nothing (wait_for() then works for filtered projections too). That
+// head is passed to the sink with the batch (ProjectionSink::apply_batch).
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -114,7 +115,7 @@ Status ProjectionRunner::Impl::apply_next_page(bool* at_end) {
   *at_end = !page->next.has_value();
 
   if (page->events.empty() && next_checkpoint == current) return Status();
-  if (Status status = sink.apply(page->events, *next_checkpoint); !status.ok()) return status;
+  if (Status status = sink.apply_batch(page->events, *next_checkpoint, head); !status.ok()) return status;
   {
     std::lock_guard lock(mutex);
     position = next_checkpoint;
@@ -131,6 +132,28 @@ ProjectionRunner::Impl::Outcome ProjectionRunner::Impl::run_until_caught_up(Stat
     *error_out = checkpoint.status();
     fail(*error_out);
     return Outcome::failed;
+  }
+  // A checkpoint beyond the store's head: the store was replaced (a new
+  // "memory:" store, a recreated log) or lost its tail while the read model
+  // was kept. Reading on would skip every new event up to the checkpoint.
+  // Checked before the checkpoint becomes `position`: wait_for() must not
+  // report positions of this store as applied.
+  if (*checkpoint) {
+    Result<StoreStats> stats = store.stats();
+    if (!stats.ok()) {
+      *error_out = stats.status();
+      fail(*error_out);
+      return Outcome::failed;
+    }
+    if (!stats->last_position || *stats->last_position < **checkpoint) {
+      *error_out = Status::corruption(
+          "projection " + options.name + " v" + std::to_string(options.version) + ": checkpoint " +
+          std::to_string(**checkpoint) + " is ahead of the store's last position " +
+          (stats->last_position ? std::to_string(*stats->last_position) : std::string("none")) +
+          " (the store was replaced or lost its tail); rebuild the read model");
+      fail(*error_out);
+      return Outcome::failed;
+    }
   }
   {
     std::lock_guard lock(mutex);
@@ -167,7 +190,7 @@ void ProjectionRunner::Impl::follow() {
       std::lock_guard lock(mutex);
       after = position;
     }
-    if (!store.wait_for_commit(after, options.poll_interval)) {
+    if (!store.wait_for_commit(after, clamp_projection_wait(options.poll_interval))) {
       // Nothing new, or the store closed (then stop: do not spin).
       if (Result<StoreStats> stats = store.stats(); !stats.ok()) {
         fail(stats.status());
@@ -234,7 +257,9 @@ void ProjectionRunner::stop() {
 
 bool ProjectionRunner::wait_for(Position target, std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mutex);
-  impl_->progressed.wait_for(lock, timeout, [&] {
+  // Capped: condition_variable::wait_for(milliseconds::max()) overflows its
+  // deadline and returns at once.
+  impl_->progressed.wait_for(lock, clamp_projection_wait(timeout), [&] {
     return (impl_->position && *impl_->position >= target) || impl_->state == ProjectionState::failed;
   });
   return impl_->position && *impl_->position >= target;

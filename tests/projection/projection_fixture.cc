@@ -38,6 +38,19 @@ void ProjectionTest::reopen_store() {
   store_ = std::move(*opened);
 }
 
+void ProjectionTest::replace_store() {
+  ASSERT_TRUE(IsOk(store_->close()));
+  store_.reset();
+  if (persists()) {
+    std::error_code error;
+    std::filesystem::remove_all(directory_ / "store", error);
+    ASSERT_FALSE(error) << error.message();
+  }
+  Result<std::unique_ptr<EventStore>> opened = open_store(store_uri());
+  ASSERT_TRUE(IsOk(opened));
+  store_ = std::move(*opened);
+}
+
 Position ProjectionTest::append(const std::string& stream, const std::string& type, const std::string& data,
                                 int count) {
   std::vector<EventData> events(static_cast<std::size_t>(count));

@@ -46,6 +46,10 @@ class ProjectionTest : public ::testing::TestWithParam<std::string> {
   bool persists() const { return GetParam() == "file"; }
   // Closes the store and opens the same URI again (file: only).
   void reopen_store();
+  // Replaces the store by an empty one at the same URI ("memory:": a new
+  // store; "file:": the log directory is deleted and created again), as when
+  // a store is lost or recreated while the read models are kept.
+  void replace_store();
   std::string sqlite_path() const { return (directory_ / "read-models.sqlite").string(); }
 
   // Appends events of `type` with data `data` to `stream`; returns the

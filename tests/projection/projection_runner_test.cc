@@ -190,6 +190,74 @@ TEST_P(ProjectionTest, LagAfterAPartialCatchUp) {
   EXPECT_GE(status.lag_seconds, 0.019);
 }
 
+// Regression: a checkpoint beyond the store's head (the store was replaced or
+// lost its tail while the sink was kept) used to skip the new events at
+// positions <= the checkpoint silently.
+TEST_P(ProjectionTest, CheckpointAheadOfTheStoreFailsTheProjection) {
+  append("user-1", "NameSet", "x", 5);
+  RecordingSink sink;
+  {
+    ProjectionRunner runner(store(), sink, options_named("all"));
+    ASSERT_TRUE(IsOk(runner.catch_up()));
+  }
+  const std::optional<Position> checkpoint = sink.stored_checkpoint();
+  ASSERT_TRUE(checkpoint.has_value());
+
+  replace_store();
+  {
+    // An empty store: no last position at all.
+    ProjectionRunner runner(store(), sink, options_named("all"));
+    const Status status = runner.catch_up();
+    EXPECT_EQ(status.code(), ErrorCode::corruption) << status.to_string();
+    EXPECT_NE(status.message().find("checkpoint " + std::to_string(*checkpoint) +
+                                    " is ahead of the store's last position none"),
+              std::string::npos)
+        << status.to_string();
+    EXPECT_EQ(runner.status().state, ProjectionState::failed);
+  }
+  const Position head = append("user-2", "NameSet", "y", 2);
+  ASSERT_LT(head, *checkpoint);
+  ProjectionRunner runner(store(), sink, options_named("all"));
+  const Status status = runner.catch_up();
+  EXPECT_EQ(status.code(), ErrorCode::corruption) << status.to_string();
+  EXPECT_NE(status.message().find("projection all v1: checkpoint " + std::to_string(*checkpoint) +
+                                  " is ahead of the store's last position " + std::to_string(head)),
+            std::string::npos)
+      << status.to_string();
+  EXPECT_NE(status.message().find("rebuild"), std::string::npos) << status.to_string();
+  EXPECT_EQ(runner.status().state, ProjectionState::failed);
+  EXPECT_EQ(runner.status().error, status.to_string());
+  EXPECT_FALSE(runner.wait_for(head, std::chrono::milliseconds(10)));
+  EXPECT_EQ(sink.events().size(), 5u);  // nothing of the new store was applied (or skipped)
+
+  // Live, the failure is reported too (not a silent wait for commits).
+  runner.start();
+  const auto deadline = std::chrono::steady_clock::now() + kLongWait;
+  EXPECT_FALSE(runner.wait_for(*checkpoint + 1, kLongWait));
+  EXPECT_LT(std::chrono::steady_clock::now(), deadline);
+  EXPECT_EQ(runner.status().state, ProjectionState::failed);
+  runner.stop();
+}
+
+// Regression: wait_for(milliseconds::max()) overflowed the deadline and
+// returned at once.
+TEST_P(ProjectionTest, WaitForWithAHugeTimeoutWaitsForThePosition) {
+  const Position last = append("user-1", "NameSet", "x", 3);
+  RecordingSink sink;
+  ProjectionRunner runner(store(), sink, options_named("all"));
+  std::thread applier([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(IsOk(runner.catch_up()));
+  });
+  const bool reached = runner.wait_for(last, std::chrono::milliseconds::max());
+  applier.join();
+  EXPECT_TRUE(reached);
+  EXPECT_EQ(sink.stored_checkpoint(), last);
+  // A negative timeout is no wait at all.
+  EXPECT_FALSE(runner.wait_for(last + 1000, std::chrono::milliseconds::min()));
+  EXPECT_TRUE(runner.wait_for(last, std::chrono::milliseconds::min()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProjectionTest, ::testing::Values("memory", "file"), backend_name);
 
 }  // namespace

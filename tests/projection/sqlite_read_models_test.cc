@@ -1,5 +1,8 @@
 // SqliteReadModels: exactly-once batches, resume, failures, rebuild and
 // read-your-writes, on every backend.
+#include <atomic>
+#include <thread>
+
 #include "projection/projection_fixture.h"
 
 namespace evsrc_projection_test {
@@ -297,6 +300,139 @@ TEST_P(SqliteReadModelsTest, PendingRebuildResumesInALaterProcess) {
   EXPECT_EQ(models->serving_suffix("users").value(), "_v2");
   EXPECT_EQ(applied_positions(sqlite_path(), "_v2"), all_positions(store()));  // resumed, not restarted
   EXPECT_EQ(build_of(*models, 2)->role, SqliteBuildRole::serving);
+}
+
+// Regression: a read-models file kept while the store was replaced (a
+// "memory:" store restarted, or a "file:" log recreated) has checkpoints
+// beyond the new store's head; the new events at positions <= the checkpoint
+// used to be skipped silently.
+TEST_P(SqliteReadModelsTest, CheckpointAheadOfANewStoreFailsInsteadOfSkipping) {
+  for (int i = 0; i < 6; ++i) append("user-" + std::to_string(i), "NameSet", "n" + std::to_string(i));
+  const std::vector<Position> before = all_positions(store());
+  {
+    auto models = open_models();
+    ASSERT_TRUE(IsOk(models->add(std::make_unique<UsersProjection>(1))));
+    ASSERT_TRUE(IsOk(models->catch_up()));
+  }
+  replace_store();
+  append("user-7", "NameSet", "new 1");
+  const Position head = append("user-8", "NameSet", "new 2");
+  ASSERT_LT(head, before.back());
+
+  auto models = open_models();
+  ASSERT_TRUE(IsOk(models->add(std::make_unique<UsersProjection>(1))));
+  const Status status = models->catch_up();
+  EXPECT_EQ(status.code(), ErrorCode::corruption) << status.to_string();
+  EXPECT_NE(status.message().find("projection users v1: checkpoint " + std::to_string(before.back()) +
+                                  " is ahead of the store's last position " + std::to_string(head)),
+            std::string::npos)
+      << status.to_string();
+  ASSERT_EQ(models->status().size(), 1u);
+  EXPECT_EQ(models->status()[0].state, ProjectionState::failed);
+  const Status waited = models->wait_for(head, kLongWait);
+  EXPECT_EQ(waited.code(), ErrorCode::io_error) << waited.to_string();
+  EXPECT_NE(waited.message().find("ahead of the store"), std::string::npos) << waited.to_string();
+  EXPECT_EQ(applied_positions(sqlite_path(), "_v1"), before);  // unchanged: nothing applied, nothing skipped
+  EXPECT_EQ(user_name(sqlite_path(), "_v1", "user-7"), std::nullopt);
+
+  // The way out: a rebuild from position 0 replaces the stale read model.
+  ASSERT_TRUE(IsOk(models->rebuild("users", std::make_unique<UsersProjection>(2))));
+  (void)models->catch_up();  // v1 still fails; v2 builds and switches
+  EXPECT_EQ(models->serving_suffix("users").value(), "_v2");
+  EXPECT_EQ(user_name(sqlite_path(), "_v2", "user-7"), "new 1");
+  EXPECT_EQ(applied_positions(sqlite_path(), "_v2"), all_positions(store()));
+}
+
+// "users" v2 whose handler, while it applies the store's last event, commits
+// one more event to the store (while `committing`): the head always moves
+// between the batch's read and the switch check, as under writes that never
+// leave a quiet gap.
+class CommittingUsersProjection : public UsersProjection {
+ public:
+  CommittingUsersProjection(EventStore& store, std::shared_ptr<std::atomic<bool>> committing)
+      : UsersProjection(2), store_(store), committing_(std::move(committing)) {}
+  Status apply(SqliteDatabase& db, const RecordedEvent& event, std::string_view table_suffix) override {
+    if (Status status = UsersProjection::apply(db, event, table_suffix); !status.ok()) return status;
+    if (!committing_->load()) return Status();
+    Result<StoreStats> stats = store_.stats();
+    if (!stats.ok()) return stats.status();
+    if (stats->last_position != event.position) return Status();
+    std::vector<EventData> events(1);
+    events[0].type = "NameSet";
+    events[0].data = "during batch";
+    return store_.append("user-during", ExpectedRevision::any(), events).status();
+  }
+
+ private:
+  EventStore& store_;
+  std::shared_ptr<std::atomic<bool>> committing_;
+};
+
+// Regression: a live rebuild switched only when its checkpoint reached a
+// store head read after its batch committed, so under steady writes it never
+// switched. Now it switches once it reached the head read before its batch
+// (and the serving build's checkpoint).
+TEST_P(SqliteReadModelsTest, LiveRebuildSwitchesUnderSteadyWrites) {
+  for (int i = 0; i < 200; ++i) append("user-" + std::to_string(i % 7), "NameSet", "n" + std::to_string(i));
+  auto models = open_models(/*batch_size=*/50);
+  ASSERT_TRUE(IsOk(models->add(std::make_unique<UsersProjection>(1))));
+  models->start();
+  ASSERT_TRUE(IsOk(models->wait_for(all_positions(store()).back(), kLongWait)));
+
+  auto committing = std::make_shared<std::atomic<bool>>(true);
+  std::atomic<bool> writing{true};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    while (writing.load()) {  // one commit every ~0.2 ms
+      const int n = written.load();
+      append("user-" + std::to_string(n % 7), "NameSet", "w" + std::to_string(n));
+      written.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  ASSERT_TRUE(IsOk(models->rebuild("users", std::make_unique<CommittingUsersProjection>(store(), committing))));
+  const Status switched = models->wait_for_rebuild("users", std::chrono::seconds(5));
+  const int written_at_switch = written.load();
+  committing->store(false);
+  // Still writing after the switch: it did not need a quiet gap.
+  while (written.load() < written_at_switch + 20) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  writing.store(false);
+  writer.join();
+  ASSERT_TRUE(IsOk(switched));
+  EXPECT_EQ(models->serving_suffix("users").value(), "_v2");
+
+  const Position last = append("user-last", "NameSet", "last");
+  ASSERT_TRUE(IsOk(models->wait_for(last, kLongWait)));
+  models->stop();
+  EXPECT_EQ(applied_positions(sqlite_path(), "_v2"), all_positions(store()));
+  EXPECT_FALSE(table_exists(sqlite_path(), "users_v1"));
+}
+
+// Regression: wait_for / wait_for_rebuild with milliseconds::max() overflowed
+// their deadline and timed out at once.
+TEST_P(SqliteReadModelsTest, HugeTimeoutsWaitInsteadOfOverflowing) {
+  auto models = open_models();
+  ASSERT_TRUE(IsOk(models->add(std::make_unique<UsersProjection>(1))));
+  const Position first = append("user-1", "NameSet", "Homer");
+  std::thread owner([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(IsOk(models->catch_up()));
+  });
+  const Status waited = models->wait_for(first, std::chrono::milliseconds::max());
+  owner.join();
+  EXPECT_TRUE(IsOk(waited));
+
+  ASSERT_TRUE(IsOk(models->rebuild("users", std::make_unique<UsersProjection>(2))));
+  owner = std::thread([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(IsOk(models->catch_up()));
+  });
+  const Status rebuilt = models->wait_for_rebuild("users", std::chrono::milliseconds::max());
+  owner.join();
+  EXPECT_TRUE(IsOk(rebuilt));
+  EXPECT_EQ(models->serving_suffix("users").value(), "_v2");
+  // A negative timeout does not wait.
+  EXPECT_EQ(models->wait_for(first + 1000, std::chrono::milliseconds::min()).code(), ErrorCode::timeout);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqliteReadModelsTest, ::testing::Values("memory", "file"), backend_name);
