@@ -13,9 +13,9 @@
 namespace evsrc::cli_test {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& in, const std::filesystem::path& out,
-            const std::filesystem::path& err) {
-  std::vector<std::string> argv_storage = {EVSRC_CLI_PATH};
+pid_t spawn(const std::string& binary, const std::vector<std::string>& args, const std::filesystem::path& in,
+            const std::filesystem::path& out, const std::filesystem::path& err) {
+  std::vector<std::string> argv_storage = {binary};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
@@ -66,6 +66,12 @@ std::vector<Json> CliResult::json_lines() const {
   return lines;
 }
 
+Json CliResult::json() const {
+  const std::vector<Json> lines = json_lines();
+  EXPECT_EQ(lines.size(), 1u) << out;
+  return lines.empty() ? Json() : lines.front();
+}
+
 Json CliResult::error() const {
   std::istringstream stream(err);
   std::string line;
@@ -93,13 +99,17 @@ std::string read_file(const std::filesystem::path& path) {
 }
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& input) {
+  return run_program(EVSRC_CLI_PATH, args, input);
+}
+
+CliResult run_program(const std::string& binary, const std::vector<std::string>& args, const std::string& input) {
   TempDir io;
   const auto in = io.path() / "stdin";
   const auto out = io.path() / "stdout";
   const auto err = io.path() / "stderr";
   std::ofstream(in, std::ios::binary) << input;
   CliResult result;
-  const pid_t pid = spawn(args, in, out, err);
+  const pid_t pid = spawn(binary, args, in, out, err);
   result.exit_code = pid < 0 ? -1 : wait_exit_code(pid);
   result.out = read_file(out);
   result.err = read_file(err);
@@ -108,7 +118,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
 
 BackgroundCli::BackgroundCli(const std::vector<std::string>& args, const std::filesystem::path& out_file,
                              const std::filesystem::path& err_file)
-    : pid_(spawn(args, "/dev/null", out_file, err_file)) {}
+    : pid_(spawn(EVSRC_CLI_PATH, args, "/dev/null", out_file, err_file)) {}
 
 BackgroundCli::~BackgroundCli() {
   if (pid_ > 0) stop(SIGKILL);

@@ -1,4 +1,5 @@
-// Runs the built evsrc binary (EVSRC_CLI_PATH) and captures its output.
+// Runs a built binary (the evsrc CLI at EVSRC_CLI_PATH, or any other, e.g.
+// evsrc-directory) and captures its output and exit code.
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +21,9 @@ struct CliResult {
   // Each non-empty line of `out` parsed as JSON (a line that is not JSON
   // fails the calling test).
   std::vector<Json> json_lines() const;
+  // The only stdout JSON line (fails the calling test when there is not
+  // exactly one).
+  Json json() const;
   // The single JSON line on stderr (null when there is none).
   Json error() const;
 };
@@ -37,6 +41,9 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Runs `binary args...` with `input` on stdin and waits for it.
+CliResult run_program(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "");
 
 // Runs `evsrc args...` with `input` on stdin and waits for it.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "");
