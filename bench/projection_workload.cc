@@ -42,7 +42,7 @@ Status fill_store(EventStore& store, std::uint64_t events, std::uint64_t streams
   EventData event;
   event.type = "Counted";
   event.data = R"({"amount":1,"note":"a payload of about one hundred bytes, like a small domain event......."})";
-  std::vector<EventData> batch(100, event);
+  std::vector<EventData> batch(1000, event);  // one fsync per 1000 events keeps filling fast
   std::uint64_t written = 0;
   for (std::uint64_t round = 0; written < events; ++round) {
     const std::uint64_t now = std::min<std::uint64_t>(batch.size(), events - written);
