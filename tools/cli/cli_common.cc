@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "evsrc/remote_store.h"
+
 namespace evsrc::cli {
 
 int exit_code_for(const Status& status) {
@@ -37,6 +39,17 @@ int report_error(const Status& status, const Json& extra) {
 }
 
 std::unique_ptr<EventStore> open_cli_store(const CommandContext& context, const StoreOptions& options, int& exit_code) {
+  if (!context.server_url.empty()) {
+    RemoteStoreOptions remote;
+    remote.api_key = context.api_key;
+    auto store = open_remote_store(context.server_url, remote);
+    if (!store.ok()) {
+      exit_code = report_error(store.status(), Json{{"server", context.server_url}});
+      return nullptr;
+    }
+    exit_code = kExitOk;
+    return std::move(store).value();
+  }
   auto store = open_store(context.store_uri, options);
   if (!store.ok()) {
     exit_code = report_error(store.status(), Json{{"store", context.store_uri}});
@@ -69,9 +82,11 @@ CLI::App* add_command(CLI::App& app, const std::string& name, const std::string&
   CLI::App* command = app.add_subcommand(name, description);
   command->fallthrough();
   command->footer(
-      "Global option, before or after the sub-command:\n"
-      "  --store URI  file:<directory> (the embedded engine, created when absent; default file:./evsrc-data) "
-      "or memory:");
+      "Global options, before or after the sub-command:\n"
+      "  --store URI   file:<directory> (the embedded engine, created when absent; default file:./evsrc-data) "
+      "or memory:\n"
+      "  --server URL  run against an evsrcd server (http://HOST:PORT) instead of --store (env EVSRC_SERVER)\n"
+      "  --key KEY     API key sent to the server as a bearer token (env EVSRC_API_KEY)");
   return command;
 }
 

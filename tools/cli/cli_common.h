@@ -27,6 +27,9 @@ inline constexpr int kExitWrongExpectedRevision = 3;
 struct CommandContext {
   // Global --store, accepted before or after the sub-command.
   std::string store_uri = "file:./evsrc-data";
+  // Global --server URL and --key: run against an evsrcd server instead.
+  std::string server_url;
+  std::string api_key;
   // Set by the parsed sub-command's callback; returns the exit code.
   std::function<int()> run;
 };
@@ -39,8 +42,8 @@ int exit_code_for(const Status& status);
 // returns the exit code for `status`.
 int report_error(const Status& status, const Json& extra = Json::object());
 
-// Opens the store named by --store; on failure reports the error and sets
-// `exit_code`.
+// Opens the store named by --store, or the server's store when --server is
+// given; on failure reports the error and sets `exit_code`.
 std::unique_ptr<EventStore> open_cli_store(const CommandContext& context, const StoreOptions& options, int& exit_code);
 
 // Closes the store; a failing close turns a successful exit into an error.
@@ -65,6 +68,7 @@ void register_read_commands(CLI::App& app, CommandContext& context);  // read, r
 void register_import_export_commands(CLI::App& app, CommandContext& context);
 void register_admin_commands(CLI::App& app, CommandContext& context);  // streams, stats
 void register_verify_command(CLI::App& app, CommandContext& context);
+void register_keys_command(CLI::App& app, CommandContext& context);  // keys add|list|revoke
 
 }  // namespace evsrc::cli
 
@@ -72,4 +76,6 @@ namespace evsrc::bench {
 // Defined in bench/bench_command.cc.
 void register_bench_command(CLI::App& app, cli::CommandContext& context);
 void register_toolkit_bench_command(CLI::App& app, cli::CommandContext& context);
+// Defined in bench/server_bench.cc: evsrc bench-server.
+void register_server_bench_command(CLI::App& app, cli::CommandContext& context);
 }  // namespace evsrc::bench

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   app.add_option("--store", context.store_uri,
                  "Store URI: file:<directory> (the embedded engine, created when absent) or memory:")
       ->capture_default_str();
+  app.add_option("--server", context.server_url,
+                 "Run against an evsrcd server (http://HOST:PORT) instead of --store; same output")
+      ->envname("EVSRC_SERVER");
+  app.add_option("--key", context.api_key, "API key for --server, sent as a bearer token")->envname("EVSRC_API_KEY");
   app.require_subcommand(1);
 
   register_append_command(app, context);
@@ -28,8 +32,10 @@ int main(int argc, char** argv) {
   register_import_export_commands(app, context);
   register_admin_commands(app, context);
   register_verify_command(app, context);
+  register_keys_command(app, context);
   evsrc::bench::register_bench_command(app, context);
   evsrc::bench::register_toolkit_bench_command(app, context);
+  evsrc::bench::register_server_bench_command(app, context);
 
   try {
     app.parse(argc, argv);
@@ -47,6 +53,17 @@ int main(int argc, char** argv) {
     return report_error(evsrc::Status::invalid_argument(std::string(e.what()) + " (run with --help)"));
   }
   if (!context.run) return report_error(evsrc::Status::invalid_argument("no sub-command given (run with --help)"));
+  if (!context.server_url.empty()) {
+    // These work on a data directory (or the local file system), not on a
+    // store behind a server.
+    for (const CLI::App* command : app.get_subcommands()) {
+      const std::string& name = command->get_name();
+      if (name == "verify" || name == "bench" || name == "bench-toolkit") {
+        return report_error(evsrc::Status::invalid_argument(
+            "evsrc " + name + " works on a local data directory (--store), not with --server"));
+      }
+    }
+  }
   try {
     return context.run();
   } catch (const std::exception& e) {
