@@ -94,6 +94,7 @@ export function pick(object, path) {
 // channel's own error line; 401/403 also in the banner under the header,
 // since they are fixed with the API key field.
 const problems = new Map();
+const STORE_WIDE = new Set(['stats', 'projections']);
 
 export function describe(error) {
   if (!(error instanceof ApiError)) return String(error?.message ?? error);
@@ -115,7 +116,11 @@ export function report(channel, error) {
     line.hidden = !error;
     line.textContent = error ? describe(error) : '';
   }
-  const auth = [...problems.values()].filter((problem) => problem.status === 401 || problem.status === 403);
+  // A key restricted to stream prefixes may not see store-wide figures
+  // (stats, projections): that 403 stays on the overview's own lines.
+  const auth = [...problems.entries()]
+    .filter(([name, problem]) => problem.status === 401 || (problem.status === 403 && !STORE_WIDE.has(name)))
+    .map(([, problem]) => problem);
   const banner = $('auth-error');
   banner.hidden = auth.length === 0;
   banner.textContent = [...new Set(auth.map(describe))].join(' ');

@@ -40,7 +40,7 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{30'000};  // to receive one whole request (slow clients)
   std::chrono::milliseconds sse_heartbeat{15'000};    // comment line on an idle subscription
   std::chrono::milliseconds sse_send_timeout{10'000}; // a subscriber not reading this long is dropped
-  std::size_t sse_batch_events = 500;                 // events read per batch for a subscriber
+  std::size_t sse_batch_events = 64;                  // events read per batch for a subscriber
   unsigned io_threads = 2;
   unsigned worker_threads = 64;
   std::size_t max_connections = 10'000;

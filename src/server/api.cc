@@ -171,6 +171,15 @@ struct Api::Impl {
       if (auto error = check_role(principal, http.method == "GET" ? Role::reader : Role::writer)) {
         return reply(std::move(*error));
       }
+      // Store-wide figures and projection errors may name any stream: not for
+      // a key restricted to stream prefixes.
+      const bool store_wide = match->route == Route::stats || match->route == Route::metrics ||
+                              match->route == Route::projections || match->route == Route::projection;
+      if (store_wide && !principal.prefixes.empty()) {
+        return reply(error_response(403, "forbidden",
+                                    "this key is restricted to stream prefixes; store-wide figures need an "
+                                    "unrestricted key"));
+      }
     }
 
     ApiRequest request{http, *target, principal, context};

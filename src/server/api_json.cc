@@ -322,7 +322,13 @@ void append_recorded_event_json(std::string& out, const RecordedEvent& event) {
   append_bytes_as_json(out, event.data);
   out.append(",\"metadata\":");
   append_bytes_as_json(out, event.metadata);
-  out.append(",\"recordedAt\":\"").append(format_rfc3339(event.recorded_at)).append("\"}");
+  out.append(",\"recordedAt\":\"").append(format_rfc3339(event.recorded_at)).append("\"");
+  // Only when it is not the default, so the common shape stays the specified one.
+  if (event.content_type != "application/json") {
+    out.append(",\"contentType\":");
+    append_json_string(out, event.content_type);
+  }
+  out.push_back('}');
 }
 
 }  // namespace evsrc::server

@@ -17,12 +17,34 @@ void record_read(ServerMetrics* metrics, std::size_t events) {
   if (metrics != nullptr) metrics->read_events.fetch_add(events, std::memory_order_relaxed);
 }
 
-// {"events":[...],"next":...}
-std::string event_page_json(const std::vector<RecordedEvent>& events, const std::optional<std::uint64_t>& next) {
+// A page is read from the store in sub-pages of kSubPageEvents and ends early
+// once its JSON passes kPageBudgetBytes (its `next` then points at the first
+// event left out), so a page of 10,000 large events cannot exhaust memory.
+constexpr std::uint64_t kSubPageEvents = 64;
+constexpr std::size_t kPageBudgetBytes = 8 << 20;
+
+// Builds {"events":[...],"next":...} from `read(from, limit)` calls returning
+// Result<page with .events and .next>. `on_page` sees each sub-page.
+template <class Read, class OnPage>
+Result<std::string> read_page_json(std::optional<std::uint64_t> from, std::uint64_t limit, Read read,
+                                   OnPage on_page, std::size_t& events_read) {
   std::string out = "{\"events\":[";
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    append_recorded_event_json(out, events[i]);
+  std::optional<std::uint64_t> next = from;
+  std::uint64_t remaining = limit;
+  bool first = true;
+  while (true) {
+    auto page = read(next, std::min(remaining, kSubPageEvents));
+    if (!page.ok()) return page.status();
+    on_page(*page);
+    for (const RecordedEvent& event : page->events) {
+      if (!first) out.push_back(',');
+      first = false;
+      append_recorded_event_json(out, event);
+    }
+    events_read += page->events.size();
+    remaining -= std::min<std::uint64_t>(remaining, page->events.size());
+    next = page->next;
+    if (!next || remaining == 0 || out.size() >= kPageBudgetBytes) break;
   }
   out.append("],\"next\":");
   append_optional(out, next);
@@ -42,15 +64,22 @@ Reply handle_read_stream(ApiRequest& request, const std::string& stream) {
   auto direction = direction_param(request.target);
   if (!direction.ok()) return reply(direction.take_error());
 
-  StreamReadOptions options;
-  options.from = *from;
-  options.limit = *limit;
-  options.direction = *direction;
-  Result<StreamPage> page = request.context.store->read_stream(stream, options);
-  if (!page.ok()) return reply(store_error_response(page.status()));
-  record_read(request.context.metrics, page->events.size());
-  HttpResponse response = json_response(200, event_page_json(page->events, page->next));
-  response.headers.set("ETag", revision_etag(page->last_revision));
+  StreamRevision last_revision = 0;
+  std::size_t events_read = 0;
+  Result<std::string> body = read_page_json(
+      *from, *limit,
+      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit) {
+        StreamReadOptions options;
+        options.from = page_from;
+        options.limit = page_limit;
+        options.direction = *direction;
+        return request.context.store->read_stream(stream, options);
+      },
+      [&](const StreamPage& page) { last_revision = page.last_revision; }, events_read);
+  if (!body.ok()) return reply(store_error_response(body.status()));
+  record_read(request.context.metrics, events_read);
+  HttpResponse response = json_response(200, std::move(body).value());
+  response.headers.set("ETag", revision_etag(last_revision));
   return reply(std::move(response));
 }
 
@@ -88,8 +117,6 @@ Reply handle_read_all(ApiRequest& request) {
   auto direction = direction_param(request.target);
   if (!direction.ok()) return reply(direction.take_error());
   AllReadOptions options;
-  options.from = *from;
-  options.limit = *limit;
   options.direction = *direction;
   options.filter.stream_prefix = std::string(request.target.param("prefix").value_or(""));
   options.filter.event_type = std::string(request.target.param("type").value_or(""));
@@ -97,10 +124,18 @@ Reply handle_read_all(ApiRequest& request) {
   if (auto error = check_prefix_access(request.principal, options.filter.stream_prefix)) {
     return reply(std::move(*error));
   }
-  Result<AllPage> page = request.context.store->read_all(options);
-  if (!page.ok()) return reply(store_error_response(page.status()));
-  record_read(request.context.metrics, page->events.size());
-  return reply(json_response(200, event_page_json(page->events, page->next)));
+  std::size_t events_read = 0;
+  Result<std::string> body = read_page_json(
+      *from, *limit,
+      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit) {
+        options.from = page_from;
+        options.limit = page_limit;
+        return request.context.store->read_all(options);
+      },
+      [](const AllPage&) {}, events_read);
+  if (!body.ok()) return reply(store_error_response(body.status()));
+  record_read(request.context.metrics, events_read);
+  return reply(json_response(200, std::move(body).value()));
 }
 
 Reply handle_list_streams(ApiRequest& request) {

@@ -51,7 +51,7 @@ struct ParsedEvents {
   std::uint64_t bytes = 0;  // data + metadata
 };
 
-// One event {"id"?, "type", "data", "metadata"?}; `where` names it in errors
+// One event {"id"?, "type", "data", "metadata"?, "contentType"?}; `where` names it in errors
 // ("\"event\":2" or "\"part\":1,\"event\":2").
 ApiResult<EventData> parse_event(const bj::value& value, const std::string& where, const ApiLimits& limits) {
   const bj::object* object = value.if_object();
@@ -80,6 +80,12 @@ ApiResult<EventData> parse_event(const bj::value& value, const std::string& wher
                             : std::nullopt;
       if (!id) return bad_request("invalid_event", "\"id\" must be a UUID string", where);
       event.id = *id;
+    } else if (key == "contentType") {
+      if (field.is_null()) continue;
+      if (!field.is_string() || field.get_string().empty()) {
+        return bad_request("invalid_event", "\"contentType\" must be a non-empty string", where);
+      }
+      event.content_type.assign(field.get_string().data(), field.get_string().size());
     } else {
       return bad_request("invalid_event", "unknown event field \"" + std::string(key) + "\"", where);
     }

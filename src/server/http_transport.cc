@@ -9,6 +9,7 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -50,7 +51,7 @@ constexpr std::string_view kServerName = "evsrcd";
 // bytes in the kernel stay above a quarter of the buffer granted for
 // sse_send_timeout is not reading: it is dropped with a final error event.
 constexpr int kSseSendBufferBytes = 512 * 1024;
-constexpr std::chrono::milliseconds kSseStallCheck{100};
+constexpr std::chrono::milliseconds kSseStallCheck{5};  // a reading client drains within ms
 
 // Splits "HOST:PORT" / "[V6]:PORT".
 Result<std::pair<std::string, std::uint16_t>> split_listen(std::string_view listen) {
@@ -139,6 +140,8 @@ class Session final : public ConnectionBase {
     if (sse_) server_.metrics.subscriptions_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  auto executor() { return stream_.get_executor(); }
+
   void start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       read_request();
@@ -186,6 +189,20 @@ class Session final : public ConnectionBase {
     if (ec) return on_read_error(ec);
     // The rest of the request must come within request_timeout (slow clients).
     lowest().expires_after(server_.options.request_timeout);
+    const auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      const auto length = parser_->content_length();
+      if (length && *length > server_.options.max_body_bytes) return on_read_error(http::error::body_limit);
+      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      return http::async_write(stream_, *interim, [self = shared(), interim](beast::error_code write_ec, std::size_t) {
+        if (write_ec) return self->close();
+        self->read_body();
+      });
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_, [self = shared()](beast::error_code read_ec, std::size_t) {
       self->on_request(read_ec);
     });
@@ -199,6 +216,7 @@ class Session final : public ConnectionBase {
     // A request we refuse to read further: answer, then close (what is left
     // of it on the wire cannot be resynchronised).
     keep_alive_ = false;
+    unread_request_ = true;
     if (ec == http::error::body_limit) {
       return write_response(server::error_response(413, "too_large", "request body exceeds the server's limit of " +
                                                                         std::to_string(server_.options.max_body_bytes) +
@@ -238,7 +256,13 @@ class Session final : public ConnectionBase {
     // the request, so a graceful stop still answers it.
     auto home = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     asio::post(server_.workers, [self = shared(), request, home] {
-      auto reply = std::make_shared<Reply>(self->server_.api->handle(*request));
+      std::shared_ptr<Reply> reply;
+      try {
+        reply = std::make_shared<Reply>(self->server_.api->handle(*request));
+      } catch (const std::exception& e) {  // e.g. bad_alloc: answer, never terminate
+        reply = std::make_shared<Reply>();
+        reply->response = server::error_response(500, "internal", std::string("unexpected failure: ") + e.what());
+      }
       asio::post(home, [self, reply] { self->on_reply(std::move(*reply)); });
     });
   }
@@ -263,8 +287,11 @@ class Session final : public ConnectionBase {
     message->prepare_payload();
     state_ = State::writing;
     lowest().expires_after(server_.options.request_timeout);
-    http::async_write(stream_, *message, [self = shared(), message](beast::error_code ec, std::size_t) {
-      if (ec || !self->keep_alive_) return self->close();
+    const bool unread_request = unread_request_;
+    http::async_write(stream_, *message, [self = shared(), message, unread_request](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      if (unread_request) return self->linger_close();
+      if (!self->keep_alive_) return self->close();
       self->read_request();
     });
   }
@@ -314,7 +341,12 @@ class Session final : public ConnectionBase {
     auto home = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
     asio::post(server_.workers, [self = shared(), generation, home] {
       auto frames = std::make_shared<std::string>();
-      Result<std::size_t> count = self->sse_->read_next(*frames, self->server_.options.sse_batch_events);
+      Result<std::size_t> count = std::size_t{0};
+      try {
+        count = self->sse_->read_next(*frames, self->server_.options.sse_batch_events);
+      } catch (const std::exception& e) {
+        count = Status(ErrorCode::io_error, std::string("unexpected failure: ") + e.what());
+      }
       asio::post(home, [self, frames, generation, status = count.status(),
                                                  n = count.ok() ? count.value() : 0] {
         if (!status.ok()) return self->end_stream(server::http_error_for(status).code, status.message());
@@ -350,22 +382,29 @@ class Session final : public ConnectionBase {
     write_chunk(std::move(slice), [self = shared()] { self->pump(); });
   }
 
+  // Waits for a commit after `generation` or the heartbeat, whichever comes
+  // first. A session keeps at most one callback registered with the notifier
+  // (a heartbeat does not register another), so an idle store does not pile
+  // them up.
   void wait_for_commit(std::uint64_t generation) {
-    const std::uint64_t wait_id = ++wait_id_;
+    idle_ = true;
     heartbeat_.emplace(stream_.get_executor());
     heartbeat_->expires_after(server_.options.sse_heartbeat);
-    heartbeat_->async_wait([self = shared(), wait_id](beast::error_code ec) {
-      if (ec || wait_id != self->wait_id_) return;
-      ++self->wait_id_;  // the commit wake-up for this wait is now stale
+    heartbeat_->async_wait([self = shared()](beast::error_code ec) {
+      if (ec || !self->idle_ || self->state_ == State::closed) return;
+      self->idle_ = false;
       self->write_chunk(": heartbeat\n\n", [self] { self->pump(); });
     });
-    server_.notifier->when_after(generation, [weak = std::weak_ptr<ConnectionBase>(shared_from_this()), wait_id] {
+    if (notifier_pending_) return;
+    notifier_pending_ = true;
+    server_.notifier->when_after(generation, [weak = std::weak_ptr<ConnectionBase>(shared_from_this())] {
       auto base = weak.lock();
       if (!base) return;
       auto self = std::static_pointer_cast<Session>(base);
-      asio::post(self->stream_.get_executor(), [self, wait_id] {
-        if (wait_id != self->wait_id_) return;
-        ++self->wait_id_;
+      asio::post(self->stream_.get_executor(), [self] {
+        self->notifier_pending_ = false;
+        if (!self->idle_ || self->state_ == State::closed) return;
+        self->idle_ = false;
         if (self->heartbeat_) self->heartbeat_->cancel();
         self->pump();
       });
@@ -433,10 +472,29 @@ class Session final : public ConnectionBase {
                       });
   }
 
+  // Closes after an error answer while the client may still be sending the
+  // request: shut down our side, then read and discard for a moment, so the
+  // kernel does not reset the connection (which could destroy the answer
+  // before the client reads it).
+  void linger_close() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(std::chrono::seconds(1));
+    drain();
+  }
+
+  void drain() {
+    auto sink = std::make_shared<std::array<char, 16384>>();
+    lowest().async_read_some(asio::buffer(*sink), [self = shared(), sink](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->drain();
+    });
+  }
+
   void close() {
     if (state_ == State::closed) return;
     state_ = State::closed;
-    ++wait_id_;
+    idle_ = false;
     if (heartbeat_) heartbeat_->cancel();
     if (stall_timer_) stall_timer_->cancel();
     beast::error_code ignored;
@@ -455,12 +513,14 @@ class Session final : public ConnectionBase {
   bool keep_alive_ = true;
   bool stop_requested_ = false;
   bool ending_ = false;
+  bool unread_request_ = false;  // an error answer cut the request short
   std::unique_ptr<server::SseFeed> sse_;
   std::string pending_;  // frames of the current batch not yet written
   std::size_t pending_offset_ = 0;
   int stalled_bytes_ = 64 * 1024;
   std::size_t slice_bytes_ = 32 * 1024;
-  std::uint64_t wait_id_ = 0;
+  bool idle_ = false;              // waiting for a commit or the heartbeat
+  bool notifier_pending_ = false;  // a CommitNotifier callback is registered
   std::optional<asio::steady_timer> heartbeat_;
   std::optional<asio::steady_timer> stall_timer_;
   std::optional<std::chrono::steady_clock::time_point> stall_started_;
@@ -480,7 +540,8 @@ void ServerCore::launch(Stream stream) {
     if (connections.size() % 256 == 0) forget_expired_connections();
     connections.push_back(session);
   }
-  session->start();
+  // On the session's strand, so stop()'s on_server_stop() cannot interleave.
+  asio::dispatch(session->executor(), [session] { session->start(); });
 }
 
 void ServerCore::accept() {
@@ -495,8 +556,8 @@ void ServerCore::accept() {
       } else {
         launch(beast::tcp_stream(std::move(socket)));
       }
-    } else if (ec == asio::error::no_descriptors) {
-      // Out of file descriptors: back off instead of spinning.
+    } else {
+      // Out of file descriptors, buffers, memory...: back off instead of spinning.
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     accept();
