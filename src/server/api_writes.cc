@@ -152,6 +152,8 @@ void append_optional(std::string& out, const std::optional<std::uint64_t>& value
 // "part N: ..." -> N (the store names the failing part of a transaction so).
 std::optional<std::size_t> failing_part(const Status& status, std::size_t parts) {
   const std::string& message = status.message();
+  // The store names the part only when there are several; a lone part is it.
+  if (parts == 1 && !message.starts_with("part ")) return std::size_t{0};
   if (!message.starts_with("part ")) return std::nullopt;
   std::size_t index = 0;
   std::size_t i = 5;

@@ -132,6 +132,14 @@ TEST_P(ApiTest, FailingTransactionNamesThePartAndWritesNothing) {
   EXPECT_EQ(response.header("ETag"), "\"2\"");
   EXPECT_EQ(fingerprint(), before);
 
+  // A lone failing part is named too (the store only numbers parts when
+  // there are several).
+  response = post("/v1/transactions", R"({"parts":[{"stream":"b","expected":0,"events":[{"type":"T","data":2}]}]})");
+  EXPECT_EQ(response.status, 409u) << response.body;
+  EXPECT_EQ(response.json["part"], 0);
+  EXPECT_EQ(response.json["stream"], "b");
+  EXPECT_EQ(fingerprint(), before);
+
   response = post("/v1/transactions", R"({"parts":[
       {"stream":"a","events":[{"type":"T","data":1}]},
       {"stream":"c","expected":"exists"}]})");
