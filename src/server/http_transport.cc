@@ -48,8 +48,9 @@ namespace {
 
 constexpr std::string_view kServerName = "evsrcd";
 // Socket send buffer asked for a subscription. A subscriber whose unsent
-// bytes in the kernel stay above a quarter of the buffer granted for
-// sse_send_timeout is not reading: it is dropped with a final error event.
+// bytes in the kernel (SIOCOUTQNSD: not yet sent, as opposed to in flight)
+// stay above min(64 KiB, buffer / 8) for sse_send_timeout is not reading: it
+// is dropped with a final error event.
 constexpr int kSseSendBufferBytes = 512 * 1024;
 constexpr std::chrono::milliseconds kSseStallCheck{5};  // a reading client drains within ms
 
@@ -311,8 +312,12 @@ class Session final : public ConnectionBase {
     asio::socket_base::send_buffer_size granted;
     lowest().socket().get_option(granted, ignored);
     const std::size_t buffer = ignored ? 64 * 1024 : static_cast<std::size_t>(std::max(granted.value(), 16 * 1024));
-    stalled_bytes_ = static_cast<int>(buffer / 4);
-    slice_bytes_ = std::min<std::size_t>(64 * 1024, buffer / 8);
+    // Unsent bytes (not counting those in flight) only pile up when the
+    // client's window is closed; small slices keep the kernel's buffer, whose
+    // accounting includes per-segment overhead, far from full, so the final
+    // error event always fits.
+    stalled_bytes_ = static_cast<int>(std::min<std::size_t>(64 * 1024, buffer / 8));
+    slice_bytes_ = std::min<std::size_t>(16 * 1024, buffer / 16);
     lowest().socket().set_option(tcp::no_delay(true), ignored);
 
     auto head = std::make_shared<http::response<http::empty_body>>();
@@ -416,7 +421,7 @@ class Session final : public ConnectionBase {
   // past sse_send_timeout the subscriber is dropped.
   bool stalled() {
     int unsent = 0;
-    if (::ioctl(lowest().socket().native_handle(), SIOCOUTQ, &unsent) != 0 || unsent < stalled_bytes_) {
+    if (::ioctl(lowest().socket().native_handle(), SIOCOUTQNSD, &unsent) != 0 || unsent < stalled_bytes_) {
       stall_started_.reset();
       return false;
     }

@@ -108,10 +108,11 @@ TEST(JsonConventions, StoredBytesAreShownAsTheCliShowsThem) {
       "é ü 😀",
   };
   std::mt19937 random(7);
+  static constexpr char kAlphabet[] = "{}[]\",:1a \xc3\xa9\xe2\x82";
   for (int i = 0; i < 3000; ++i) {
     std::string bytes(random() % 12, '\0');
     for (char& c : bytes)
-      c = static_cast<char>(random() % 4 == 0 ? random() % 256 : "{}[]\",:1a \xc3\xa9\xe2\x82"[random() % 16]);
+      c = static_cast<char>(random() % 4 == 0 ? random() % 256 : kAlphabet[random() % (sizeof(kAlphabet) - 1)]);
     samples.push_back(bytes);
   }
   for (const std::string& bytes : samples) {
