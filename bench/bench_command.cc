@@ -131,39 +131,6 @@ Result<std::vector<WorkloadResult>> run_once(const BenchArguments& args, const s
   return results;
 }
 
-std::optional<double> median_of_optionals(const std::vector<std::optional<double>>& values) {
-  std::vector<double> present;
-  for (const auto& value : values) {
-    if (value) present.push_back(*value);
-  }
-  if (present.empty()) return std::nullopt;
-  return median(present);
-}
-
-// Median of every figure over the runs.
-WorkloadResult combine(const std::vector<WorkloadResult>& runs) {
-  WorkloadResult combined = runs.front();
-  auto median_field = [&](auto field) {
-    std::vector<double> values;
-    for (const WorkloadResult& run : runs) values.push_back(static_cast<double>(run.*field));
-    return median(values);
-  };
-  auto median_optional = [&](auto field) {
-    std::vector<std::optional<double>> values;
-    for (const WorkloadResult& run : runs) values.push_back(run.*field);
-    return median_of_optionals(values);
-  };
-  combined.events = static_cast<std::uint64_t>(median_field(&WorkloadResult::events));
-  combined.calls = static_cast<std::uint64_t>(median_field(&WorkloadResult::calls));
-  combined.seconds = median_field(&WorkloadResult::seconds);
-  combined.events_per_s = median_field(&WorkloadResult::events_per_s);
-  combined.mb_per_s = median_field(&WorkloadResult::mb_per_s);
-  combined.p50_us = median_field(&WorkloadResult::p50_us);
-  combined.p99_us = median_field(&WorkloadResult::p99_us);
-  combined.ceiling_events_per_s = median_optional(&WorkloadResult::ceiling_events_per_s);
-  combined.ratio = median_optional(&WorkloadResult::ratio);
-  return combined;
-}
 
 Json optional_json(const std::optional<double>& value) { return value ? Json(*value) : Json(nullptr); }
 
@@ -234,7 +201,7 @@ int run_bench(const BenchArguments& args) {
     for (std::size_t i = 0; i < results->size(); ++i) per_workload[i].push_back((*results)[i]);
   }
   std::vector<WorkloadResult> combined;
-  for (const auto& runs : per_workload) combined.push_back(combine(runs));
+  for (const auto& runs : per_workload) combined.push_back(combine_runs(runs));
   if (args.json) {
     for (const WorkloadResult& result : combined) cli::print_json_line(to_json(result, args.runs));
   } else {
@@ -244,6 +211,42 @@ int run_bench(const BenchArguments& args) {
 }
 
 }  // namespace
+
+namespace {
+std::optional<double> median_of_optionals(const std::vector<std::optional<double>>& values) {
+  std::vector<double> present;
+  for (const auto& value : values) {
+    if (value) present.push_back(*value);
+  }
+  if (present.empty()) return std::nullopt;
+  return median(present);
+}
+
+}  // namespace
+
+WorkloadResult combine_runs(const std::vector<WorkloadResult>& runs) {
+  WorkloadResult combined = runs.front();
+  auto median_field = [&](auto field) {
+    std::vector<double> values;
+    for (const WorkloadResult& run : runs) values.push_back(static_cast<double>(run.*field));
+    return median(values);
+  };
+  auto median_optional = [&](auto field) {
+    std::vector<std::optional<double>> values;
+    for (const WorkloadResult& run : runs) values.push_back(run.*field);
+    return median_of_optionals(values);
+  };
+  combined.events = static_cast<std::uint64_t>(median_field(&WorkloadResult::events));
+  combined.calls = static_cast<std::uint64_t>(median_field(&WorkloadResult::calls));
+  combined.seconds = median_field(&WorkloadResult::seconds);
+  combined.events_per_s = median_field(&WorkloadResult::events_per_s);
+  combined.mb_per_s = median_field(&WorkloadResult::mb_per_s);
+  combined.p50_us = median_field(&WorkloadResult::p50_us);
+  combined.p99_us = median_field(&WorkloadResult::p99_us);
+  combined.ceiling_events_per_s = median_optional(&WorkloadResult::ceiling_events_per_s);
+  combined.ratio = median_optional(&WorkloadResult::ratio);
+  return combined;
+}
 
 void register_bench_command(CLI::App& app, cli::CommandContext& context) {
   auto args = std::make_shared<BenchArguments>();

@@ -61,6 +61,10 @@ struct WorkloadResult {
   std::optional<double> ratio;
 };
 
+// The median of every figure of one workload over several runs (optional
+// figures: over the runs that have them). Defined in bench_command.cc.
+WorkloadResult combine_runs(const std::vector<WorkloadResult>& runs);
+
 // Fills rates and latency percentiles from the raw measurements.
 inline void finish_result(WorkloadResult& result, std::size_t payload_bytes, const std::vector<double>& latencies_us) {
   if (result.seconds > 0) {

@@ -147,32 +147,6 @@ Result<std::vector<WorkloadResult>> run_once(const ServerBenchArguments& args, c
   return results;
 }
 
-WorkloadResult combine(const std::vector<WorkloadResult>& runs) {
-  WorkloadResult combined = runs.front();
-  auto median_of = [&](auto field) {
-    std::vector<double> values;
-    for (const WorkloadResult& run : runs) values.push_back(static_cast<double>(run.*field));
-    return median(values);
-  };
-  auto median_optional = [&](auto field) -> std::optional<double> {
-    std::vector<double> values;
-    for (const WorkloadResult& run : runs) {
-      if (run.*field) values.push_back(*(run.*field));
-    }
-    if (values.empty()) return std::nullopt;
-    return median(values);
-  };
-  combined.events = static_cast<std::uint64_t>(median_of(&WorkloadResult::events));
-  combined.calls = static_cast<std::uint64_t>(median_of(&WorkloadResult::calls));
-  combined.seconds = median_of(&WorkloadResult::seconds);
-  combined.events_per_s = median_of(&WorkloadResult::events_per_s);
-  combined.mb_per_s = median_of(&WorkloadResult::mb_per_s);
-  combined.p50_us = median_of(&WorkloadResult::p50_us);
-  combined.p99_us = median_of(&WorkloadResult::p99_us);
-  combined.ceiling_events_per_s = median_optional(&WorkloadResult::ceiling_events_per_s);
-  combined.ratio = median_optional(&WorkloadResult::ratio);
-  return combined;
-}
 
 // Requests/s: HTTP requests for the request workloads; the fan-out and the
 // embedded figure have none.
@@ -266,7 +240,7 @@ int run_server_bench(const cli::CommandContext& context, const ServerBenchArgume
     for (std::size_t i = 0; i < results->size(); ++i) per_workload[i].push_back((*results)[i]);
   }
   std::vector<WorkloadResult> combined;
-  for (const auto& runs : per_workload) combined.push_back(combine(runs));
+  for (const auto& runs : per_workload) combined.push_back(combine_runs(runs));
   if (args.json) {
     for (const WorkloadResult& result : combined) {
       cli::print_json_line(to_json(result, args.runs, args.settings.clients));
