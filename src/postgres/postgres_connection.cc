@@ -1,0 +1,265 @@
+#include "evsrc/postgres_connection.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace evsrc {
+namespace {
+
+constexpr Oid kByteaOid = 17;
+
+// Errors that say the connection (or the server) is gone, not the statement.
+bool connection_lost(std::string_view sql_state) {
+  return sql_state.starts_with("08") || sql_state == "57P01" || sql_state == "57P02" || sql_state == "57P03";
+}
+
+std::string trimmed(std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+bool valid_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---- PostgresRows ---------------------------------------------------------------
+
+PostgresRows::PostgresRows(pg_result* result) : result_(result) {}
+PostgresRows::~PostgresRows() {
+  if (result_ != nullptr) PQclear(result_);
+}
+PostgresRows::PostgresRows(PostgresRows&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+PostgresRows& PostgresRows::operator=(PostgresRows&& other) noexcept {
+  if (this != &other) {
+    if (result_ != nullptr) PQclear(result_);
+    result_ = std::exchange(other.result_, nullptr);
+  }
+  return *this;
+}
+int PostgresRows::rows() const { return result_ != nullptr ? PQntuples(result_) : 0; }
+int PostgresRows::columns() const { return result_ != nullptr ? PQnfields(result_) : 0; }
+bool PostgresRows::is_null(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
+std::string_view PostgresRows::value(int row, int column) const {
+  return {PQgetvalue(result_, row, column), static_cast<std::size_t>(PQgetlength(result_, row, column))};
+}
+std::int64_t PostgresRows::integer(int row, int column) const {
+  const std::string_view text = value(row, column);
+  std::int64_t number = 0;
+  std::from_chars(text.data(), text.data() + text.size(), number);
+  return number;
+}
+std::int64_t PostgresRows::affected() const {
+  if (result_ == nullptr) return 0;
+  const char* text = PQcmdTuples(result_);
+  std::int64_t number = 0;
+  std::from_chars(text, text + std::char_traits<char>::length(text), number);
+  return number;
+}
+
+// ---- PostgresConnection ---------------------------------------------------------
+
+Result<PostgresConnection> PostgresConnection::connect(const std::string& uri, const PostgresConnectOptions& options) {
+  if (!options.schema.empty() && !valid_identifier(options.schema)) {
+    return Status::invalid_argument("schema name '" + options.schema +
+                                    "' must be 1..63 letters, digits or '_', not starting with a digit");
+  }
+  PostgresConnection connection(PQconnectdb(uri.c_str()));
+  if (connection.conn_ == nullptr) return Status::io_error("postgres: out of memory connecting");
+  if (PQstatus(connection.conn_) != CONNECTION_OK) {
+    return Status::io_error("postgres: cannot connect: " + trimmed(PQerrorMessage(connection.conn_)));
+  }
+  std::string setup = "SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
+                      "; SET client_min_messages = warning";
+  if (Status status = connection.exec(setup); !status.ok()) return status;
+  if (!options.schema.empty()) {
+    const std::string schema = quote_identifier(options.schema);
+    if (options.create_schema) {
+      // Two first connections may race to create the schema: the loser's
+      // unique violation means it exists now.
+      if (Status status = connection.exec("CREATE SCHEMA IF NOT EXISTS " + schema);
+          !status.ok() && connection.sql_state() != "23505" && connection.sql_state() != "42P06") {
+        return status;
+      }
+    }
+    if (Status status = connection.exec("SET search_path TO " + schema); !status.ok()) return status;
+  }
+  return connection;
+}
+
+PostgresConnection::~PostgresConnection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+PostgresConnection::PostgresConnection(PostgresConnection&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)), sql_state_(std::move(other.sql_state_)) {}
+PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) noexcept {
+  if (this != &other) {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = std::exchange(other.conn_, nullptr);
+    sql_state_ = std::move(other.sql_state_);
+  }
+  return *this;
+}
+
+bool PostgresConnection::broken() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
+
+Status PostgresConnection::exec(std::string_view sql) {
+  if (conn_ == nullptr) return Status::io_error("postgres: not connected");
+  sql_state_.clear();
+  // PQexec runs several statements; the last result tells how the batch went
+  // (it stops at the first error).
+  PGresult* result = PQexec(conn_, std::string(sql).c_str());
+  PostgresRows rows(result);
+  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return Status();
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  sql_state_ = state != nullptr ? state : "";
+  const std::string message =
+      trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  if (broken() || connection_lost(sql_state_)) return Status::io_error("postgres: connection lost: " + message);
+  if (sql_state_ == "57014") return Status::timeout("postgres: " + message);
+  return Status::invalid_argument("postgres: " + message);
+}
+
+Result<PostgresRows> PostgresConnection::query(std::string_view sql, std::initializer_list<PostgresValue> params) {
+  return run(sql, std::span<const PostgresValue>(params.begin(), params.size()), 0);
+}
+Result<PostgresRows> PostgresConnection::query(std::string_view sql, std::span<const PostgresValue> params) {
+  return run(sql, params, 0);
+}
+Result<PostgresRows> PostgresConnection::query_binary(std::string_view sql, std::span<const PostgresValue> params) {
+  return run(sql, params, 1);
+}
+Result<std::int64_t> PostgresConnection::execute(std::string_view sql, std::initializer_list<PostgresValue> params) {
+  Result<PostgresRows> rows = query(sql, params);
+  if (!rows.ok()) return rows.status();
+  return rows->affected();
+}
+
+Result<PostgresRows> PostgresConnection::run(std::string_view sql, std::span<const PostgresValue> params,
+                                             int result_format) {
+  if (conn_ == nullptr) return Status::io_error("postgres: not connected");
+  sql_state_.clear();
+  // Owns the NUL-terminated text of integer and text parameters (text format,
+  // types inferred by the server, so "$1" works wherever a literal would).
+  std::vector<std::string> texts;
+  texts.reserve(params.size());
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size());
+  std::vector<int> formats(params.size());
+  std::vector<Oid> types(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const PostgresValue& param = params[i];
+    switch (param.kind()) {
+      case PostgresValue::Kind::null:
+        values[i] = nullptr;
+        break;
+      case PostgresValue::Kind::integer:
+        texts.push_back(std::to_string(param.integer()));
+        values[i] = texts.back().c_str();
+        break;
+      case PostgresValue::Kind::text:
+        texts.emplace_back(param.text());
+        values[i] = texts.back().c_str();
+        break;
+      case PostgresValue::Kind::bytes:
+        values[i] = param.text().data();
+        lengths[i] = static_cast<int>(param.text().size());
+        formats[i] = 1;
+        types[i] = kByteaOid;
+        break;
+    }
+  }
+  PGresult* result = PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(params.size()), types.data(),
+                                  values.data(), lengths.data(), formats.data(), result_format);
+  PostgresRows rows(result);
+  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return rows;
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  sql_state_ = state != nullptr ? state : "";
+  const std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
+  if (broken() || connection_lost(sql_state_)) return Status::io_error("postgres: connection lost: " + message);
+  if (sql_state_ == "57014") return Status::timeout("postgres: " + message);
+  return Status::invalid_argument("postgres: " + message);
+}
+
+Status PostgresConnection::begin() { return exec("BEGIN"); }
+Status PostgresConnection::commit() { return exec("COMMIT"); }
+Status PostgresConnection::rollback() { return exec("ROLLBACK"); }
+
+// ---- URIs -----------------------------------------------------------------------
+
+std::string quote_identifier(std::string_view name) {
+  std::string quoted = "\"";
+  for (const char c : name) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+Result<PostgresUri> parse_postgres_uri(std::string_view uri) {
+  if (!uri.starts_with("postgres://") && !uri.starts_with("postgresql://")) {
+    return Status::invalid_argument("a PostgreSQL URI starts with postgres:// or postgresql://, got '" +
+                                    std::string(uri) + "'");
+  }
+  PostgresUri parsed;
+  const std::size_t question = uri.find('?');
+  std::string base(uri.substr(0, question));
+  std::string kept;
+  bool has_connect_timeout = false;
+  std::string_view query = question == std::string_view::npos ? std::string_view() : uri.substr(question + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t equals = pair.find('=');
+    const std::string_view key = pair.substr(0, equals);
+    const std::string_view value = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+    const auto number = [&](std::string_view what) -> Result<std::uint64_t> {
+      std::uint64_t n = 0;
+      const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (error != std::errc() || end != value.data() + value.size() || n == 0) {
+        return Status::invalid_argument("URI parameter " + std::string(what) + " must be a positive integer, got '" +
+                                        std::string(value) + "'");
+      }
+      return n;
+    };
+    if (key == "schema") {
+      if (!valid_identifier(value)) {
+        return Status::invalid_argument("URI parameter schema must be 1..63 letters, digits or '_', got '" +
+                                        std::string(value) + "'");
+      }
+      parsed.schema = std::string(value);
+    } else if (key == "pool") {
+      Result<std::uint64_t> n = number(key);
+      if (!n.ok()) return n.status();
+      if (*n > 1000) return Status::invalid_argument("URI parameter pool must be at most 1000");
+      parsed.pool = *n;
+    } else if (key == "statement_timeout_ms") {
+      Result<std::uint64_t> n = number(key);
+      if (!n.ok()) return n.status();
+      parsed.statement_timeout = std::chrono::milliseconds(*n);
+    } else {
+      if (key == "connect_timeout") has_connect_timeout = true;
+      kept += (kept.empty() ? "" : "&") + std::string(pair);
+    }
+  }
+  if (!has_connect_timeout) kept += (kept.empty() ? "" : "&") + std::string("connect_timeout=10");
+  parsed.libpq_uri = base + "?" + kept;
+  return parsed;
+}
+
+}  // namespace evsrc
