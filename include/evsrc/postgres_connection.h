@@ -38,7 +38,7 @@ namespace evsrc {
 // views its text / bytes, which must outlive the call it is passed to.
 class PostgresValue {
  public:
-  enum class Kind : std::uint8_t { null, integer, text, bytes };
+  enum class Kind : std::uint8_t { null, integer, text, bytes, binary };
   PostgresValue(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
   template <std::integral T>
   PostgresValue(T value) : kind_(Kind::integer), integer_(static_cast<std::int64_t>(value)) {}  // NOLINT
@@ -50,12 +50,22 @@ class PostgresValue {
     value.kind_ = Kind::bytes;
     return value;
   }
+  // A value already in PostgreSQL's binary format for the type `type_oid`
+  // (e.g. an int8[] array built by the backend).
+  static PostgresValue binary(std::string_view bytes, std::uint32_t type_oid) {
+    PostgresValue value(bytes);
+    value.kind_ = Kind::binary;
+    value.type_oid_ = type_oid;
+    return value;
+  }
   Kind kind() const { return kind_; }
   std::int64_t integer() const { return integer_; }
   std::string_view text() const { return text_; }
+  std::uint32_t type_oid() const { return type_oid_; }
 
  private:
   Kind kind_ = Kind::null;
+  std::uint32_t type_oid_ = 0;
   std::int64_t integer_ = 0;
   std::string_view text_;
 };
@@ -111,6 +121,8 @@ class PostgresConnection {
   bool is_open() const { return conn_ != nullptr; }
   // True after an error that lost the connection.
   bool broken() const;
+  // True inside a transaction block (also a failed one awaiting ROLLBACK).
+  bool in_transaction() const;
 
   // Runs one or more statements without parameters (DDL, BEGIN, ...).
   Status exec(std::string_view sql);

@@ -2,6 +2,7 @@
 
 #include "engine/file_store.h"
 #include "evsrc/event_store.h"
+#include "evsrc/postgres.h"
 #include "memory/memory_store.h"
 
 namespace evsrc {
@@ -14,8 +15,13 @@ Result<std::unique_ptr<EventStore>> open_store(std::string_view uri, const Store
     if (path.empty()) return Status::invalid_argument("file: URI needs a directory, e.g. file:./evsrc-data");
     return open_file_store(std::string(path), options);
   }
+  if (uri.starts_with("postgres://") || uri.starts_with("postgresql://")) {
+    PostgresStoreOptions postgres;
+    postgres.store = options;
+    return open_postgres_store(uri, postgres);
+  }
   return Status::invalid_argument("unknown store URI '" + std::string(uri) +
-                                  "': expected memory: or file:<directory>");
+                                  "': expected memory:, file:<directory> or postgres://...");
 }
 
 }  // namespace evsrc

@@ -113,6 +113,9 @@ PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) no
 }
 
 bool PostgresConnection::broken() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
+bool PostgresConnection::in_transaction() const {
+  return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
 
 Status PostgresConnection::exec(std::string_view sql) {
   if (conn_ == nullptr) return Status::io_error("postgres: not connected");
@@ -178,6 +181,12 @@ Result<PostgresRows> PostgresConnection::run(std::string_view sql, std::span<con
         lengths[i] = static_cast<int>(param.text().size());
         formats[i] = 1;
         types[i] = kByteaOid;
+        break;
+      case PostgresValue::Kind::binary:
+        values[i] = param.text().data();
+        lengths[i] = static_cast<int>(param.text().size());
+        formats[i] = 1;
+        types[i] = param.type_oid();
         break;
     }
   }

@@ -4,9 +4,16 @@
 
 #include <filesystem>
 
+#include "postgres/postgres_test_cluster.h"
+
 namespace evsrc_test {
 
 void StoreConformance::SetUp() {
+  if (GetParam().name == "postgres") {
+    postgres_base_ = postgres_test_uri();
+    ASSERT_FALSE(postgres_base_.empty()) << postgres_test_uri_help();
+    postgres_schema_ = fresh_postgres_schema();
+  }
   char pattern[] = "/tmp/evsrc-conformance-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   directory_ = pattern;
@@ -18,6 +25,7 @@ void StoreConformance::SetUp() {
 void StoreConformance::TearDown() {
   if (store_) (void)store_->close();
   store_.reset();
+  if (!postgres_schema_.empty()) drop_postgres_schema(postgres_base_, postgres_schema_);
   if (!directory_.empty()) {
     std::error_code error;
     std::filesystem::remove_all(directory_, error);
@@ -26,6 +34,7 @@ void StoreConformance::TearDown() {
 
 std::string StoreConformance::uri() const {
   if (GetParam().name == "memory") return "memory:";
+  if (GetParam().name == "postgres") return with_schema(postgres_base_, postgres_schema_);
   return "file:" + directory_ + "/store";
 }
 
@@ -39,7 +48,8 @@ void StoreConformance::reopen(const StoreOptions& options) {
 }
 
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values(Backend{"memory", false}, Backend{"file", true}),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values(Backend{"memory", false}, Backend{"file", true},
+                                                           Backend{"postgres", true}),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace evsrc_test

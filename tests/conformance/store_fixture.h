@@ -22,7 +22,7 @@ namespace evsrc_test {
 using namespace evsrc;  // NOLINT(google-build-using-namespace): test-only shorthand
 
 struct Backend {
-  std::string name;  // test name suffix: "memory", "file"
+  std::string name;  // test name suffix: "memory", "file", "postgres"
   bool persists;     // whether data survives close() + open_store()
 };
 
@@ -41,6 +41,8 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   EventStore& store() { return *store_; }
 
   std::string directory_;
+  std::string postgres_base_;    // postgres: the test cluster's URI
+  std::string postgres_schema_;  // postgres: this test's own schema
   std::unique_ptr<EventStore> store_;
 };
 
