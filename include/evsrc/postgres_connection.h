@@ -97,6 +97,13 @@ class PostgresRows {
   pg_result* result_ = nullptr;
 };
 
+// One statement of a pipeline.
+struct PostgresStatement {
+  std::string_view sql;
+  std::span<const PostgresValue> params;
+  bool binary_results = false;
+};
+
 struct PostgresConnectOptions {
   // Schema put first on the search_path (created when `create_schema`); empty
   // keeps the server's default.
@@ -135,6 +142,13 @@ class PostgresConnection {
   // Runs one statement without rows; the number of rows it changed.
   Result<std::int64_t> execute(std::string_view sql, std::initializer_list<PostgresValue> params = {});
 
+  // Sends every statement at once and then reads their results: one round
+  // trip for all (libpq's pipeline mode). The server runs them in order;
+  // after a failure the later ones are skipped (a transaction block they were
+  // in is then aborted: ROLLBACK). Returns every statement's rows, or the
+  // first error.
+  Result<std::vector<PostgresRows>> pipeline(std::span<const PostgresStatement> statements);
+
   Status begin();  // BEGIN
   Status commit();
   Status rollback();
@@ -149,6 +163,8 @@ class PostgresConnection {
  private:
   explicit PostgresConnection(pg_conn* conn) : conn_(conn) {}
   Result<PostgresRows> run(std::string_view sql, std::span<const PostgresValue> params, int result_format);
+  // The error of a failed result (nullptr: the connection's), with sql_state_.
+  Status error_of(const pg_result* result);
   pg_conn* conn_ = nullptr;
   std::string sql_state_;
 };

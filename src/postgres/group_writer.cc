@@ -183,19 +183,12 @@ void GroupWriter::commit_group(std::vector<Pending*>& group) {
 
 Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
   PostgresConnection& db = *connection_;
-  if (Status status = db.begin(); !status.ok()) return status;
-  Result<PostgresRows> head =
-      db.query_binary("SELECT last_position, last_recorded_at FROM evsrc_head WHERE id = 1 FOR UPDATE", {});
-  if (!head.ok()) return head.status();
-  if (head->rows() != 1) return Status::corruption("postgres: the evsrc_head row is missing");
-  const std::int64_t head_position = read_int8(head->value(0, 0));
-  const std::int64_t head_recorded_at = read_int8(head->value(0, 1));
-
-  // Everything the group's decisions read, in two statements.
-  GroupLookup lookup;
+  // Round trip 1: BEGIN, the head lock, then (each statement with a snapshot
+  // taken after the lock was granted) the streams' rows and the events
+  // already recorded under the group's ids.
+  ArrayBuilder names(kText);
+  ArrayBuilder ids(kUuid);
   {
-    ArrayBuilder names(kText);
-    ArrayBuilder ids(kUuid);
     std::map<std::string_view, bool, std::less<>> seen;
     for (const Pending* pending : group) {
       for (const TransactionPart& part : pending->parts) {
@@ -203,23 +196,32 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
         for (const EventData& event : part.events) ids.add_uuid(event.id);
       }
     }
-    const PostgresValue stream_params[] = {PostgresValue::binary(names.finish(), kTextArray)};
-    Result<PostgresRows> streams = db.query_binary(
-        std::string("SELECT name, ") + kStreamColumns + " FROM evsrc_streams WHERE name = ANY($1)", stream_params);
-    if (!streams.ok()) return streams.status();
-    for (int row = 0; row < streams->rows(); ++row) {
-      lookup.streams.emplace(streams->text(row, 0), decode_stream(*streams, row, 1));
-    }
-    if (ids.size() > 0) {
-      const PostgresValue id_params[] = {PostgresValue::binary(ids.finish(), kUuidArray)};
-      Result<PostgresRows> recorded = db.query_binary(
-          std::string("SELECT ") + kEventColumns + " FROM evsrc_events WHERE id = ANY($1)", id_params);
-      if (!recorded.ok()) return recorded.status();
-      for (int row = 0; row < recorded->rows(); ++row) {
-        RecordedEvent event = decode_event(*recorded, row);
-        lookup.recorded_events.emplace(event.id, std::move(event));
-      }
-    }
+  }
+  const PostgresValue stream_params[] = {PostgresValue::binary(names.finish(), kTextArray)};
+  const PostgresValue id_params[] = {PostgresValue::binary(ids.finish(), kUuidArray)};
+  const std::string streams_sql = std::string("SELECT name, ") + kStreamColumns + " FROM evsrc_streams WHERE name = ANY($1)";
+  const std::string ids_sql = std::string("SELECT ") + kEventColumns + " FROM evsrc_events WHERE id = ANY($1)";
+  const PostgresStatement reads[] = {
+      {"BEGIN", {}, false},
+      {"SELECT last_position, last_recorded_at FROM evsrc_head WHERE id = 1 FOR UPDATE", {}, true},
+      {streams_sql, stream_params, true},
+      {ids_sql, id_params, true},
+  };
+  Result<std::vector<PostgresRows>> read = db.pipeline(reads);
+  if (!read.ok()) return read.status();
+  const PostgresRows& head = (*read)[1];
+  if (head.rows() != 1) return Status::corruption("postgres: the evsrc_head row is missing");
+  const std::int64_t head_position = read_int8(head.value(0, 0));
+  const std::int64_t head_recorded_at = read_int8(head.value(0, 1));
+  GroupLookup lookup;
+  const PostgresRows& streams = (*read)[2];
+  for (int row = 0; row < streams.rows(); ++row) {
+    lookup.streams.emplace(streams.text(row, 0), decode_stream(streams, row, 1));
+  }
+  const PostgresRows& recorded = (*read)[3];
+  for (int row = 0; row < recorded.rows(); ++row) {
+    RecordedEvent event = decode_event(recorded, row);
+    lookup.recorded_events.emplace(event.id, std::move(event));
   }
 
   // Decide each write in queue order; the decisions see the earlier ones.
@@ -291,9 +293,9 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
   }
 
   if (rows.events > 0) {
-    ArrayBuilder names(kText), last_revisions(kInt8), last_positions(kInt8);
+    ArrayBuilder written_names(kText), last_revisions(kInt8), last_positions(kInt8);
     for (const auto& [name, stream] : rows.written_streams) {
-      names.add_bytes(name);
+      written_names.add_bytes(name);
       last_revisions.add_int8(static_cast<std::int64_t>(*stream.state.last_revision));
       last_positions.add_int8(static_cast<std::int64_t>(*stream.last_position));
     }
@@ -309,7 +311,7 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
         PostgresValue::binary(rows.metadata.finish(), kByteaArray),
         PostgresValue::binary(rows.content_types.finish(), kByteaArray),
         recorded_at,
-        PostgresValue::binary(names.finish(), kTextArray),
+        PostgresValue::binary(written_names.finish(), kTextArray),
         PostgresValue::binary(last_revisions.finish(), kInt8Array),
         PostgresValue::binary(last_positions.finish(), kInt8Array),
         last_position,
@@ -319,12 +321,27 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
         std::string_view(options_.notify_channel),
         std::string_view(payload),
     };
-    Result<PostgresRows> written = db.query(kWriteStatement, params);
-    if (!written.ok()) return written.status();
-    if (options_.before_commit_for_testing) options_.before_commit_for_testing();
+    if (options_.before_commit_for_testing) {
+      Result<PostgresRows> written = db.query(kWriteStatement, params);
+      if (!written.ok()) return written.status();
+      options_.before_commit_for_testing();
+      at_commit = true;
+      if (Status status = db.commit(); !status.ok()) return status;
+    } else {
+      // Round trip 2: the write and COMMIT (skipped by the server if the
+      // write fails; the caller then rolls back).
+      const PostgresStatement writes[] = {{kWriteStatement, params, false}, {"COMMIT", {}, false}};
+      at_commit = true;  // a connection lost now may have lost the COMMIT's answer only
+      Result<std::vector<PostgresRows>> written = db.pipeline(writes);
+      if (!written.ok()) {
+        if (!db.broken()) at_commit = false;  // the server refused the write: nothing committed
+        return written.status();
+      }
+    }
+  } else {
+    at_commit = true;
+    if (Status status = db.commit(); !status.ok()) return status;
   }
-  at_commit = true;
-  if (Status status = db.commit(); !status.ok()) return status;
 
   {
     std::lock_guard lock(mutex_);

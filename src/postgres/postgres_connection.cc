@@ -70,6 +70,10 @@ std::int64_t PostgresRows::affected() const {
 
 // ---- PostgresConnection ---------------------------------------------------------
 
+namespace {
+bool succeeded(const PGresult* result);
+}  // namespace
+
 Result<PostgresConnection> PostgresConnection::connect(const std::string& uri, const PostgresConnectOptions& options) {
   if (!options.schema.empty() && !valid_identifier(options.schema)) {
     return Status::invalid_argument("schema name '" + options.schema +
@@ -124,15 +128,9 @@ Status PostgresConnection::exec(std::string_view sql) {
   // (it stops at the first error).
   PGresult* result = PQexec(conn_, std::string(sql).c_str());
   PostgresRows rows(result);
-  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return Status();
-  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  sql_state_ = state != nullptr ? state : "";
-  const std::string message =
-      trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
-  if (broken() || connection_lost(sql_state_)) return Status::io_error("postgres: connection lost: " + message);
-  if (sql_state_ == "57014") return Status::timeout("postgres: " + message);
-  return Status::invalid_argument("postgres: " + message);
+  if (result != nullptr && PQresultStatus(result) == PGRES_EMPTY_QUERY) return Status();
+  if (succeeded(result)) return Status();
+  return error_of(result);
 }
 
 Result<PostgresRows> PostgresConnection::query(std::string_view sql, std::initializer_list<PostgresValue> params) {
@@ -150,57 +148,126 @@ Result<std::int64_t> PostgresConnection::execute(std::string_view sql, std::init
   return rows->affected();
 }
 
+namespace {
+
+// Parameters in libpq's arrays. Integers and text go as NUL-terminated text
+// with server-inferred types (so "$1" works wherever a literal would); bytes
+// and pre-encoded values go in binary format with their type.
+struct Marshalled {
+  explicit Marshalled(std::span<const PostgresValue> params)
+      : values(params.size()), lengths(params.size()), formats(params.size()), types(params.size()) {
+    texts.reserve(params.size());  // no reallocation: values[] points into it
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const PostgresValue& param = params[i];
+      switch (param.kind()) {
+        case PostgresValue::Kind::null:
+          break;
+        case PostgresValue::Kind::integer:
+          texts.push_back(std::to_string(param.integer()));
+          values[i] = texts.back().c_str();
+          break;
+        case PostgresValue::Kind::text:
+          texts.emplace_back(param.text());
+          values[i] = texts.back().c_str();
+          break;
+        case PostgresValue::Kind::bytes:
+        case PostgresValue::Kind::binary:
+          values[i] = param.text().data();
+          lengths[i] = static_cast<int>(param.text().size());
+          formats[i] = 1;
+          types[i] = param.kind() == PostgresValue::Kind::bytes ? kByteaOid : param.type_oid();
+          break;
+      }
+    }
+  }
+  int count() const { return static_cast<int>(values.size()); }
+  std::vector<std::string> texts;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  std::vector<Oid> types;
+};
+
+bool succeeded(const PGresult* result) {
+  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+}  // namespace
+
+Status PostgresConnection::error_of(const pg_result* result) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  sql_state_ = state != nullptr ? state : "";
+  const std::string message = trimmed(result != nullptr && PQresultErrorMessage(result)[0] != '\0'
+                                          ? PQresultErrorMessage(result)
+                                          : PQerrorMessage(conn_));
+  if (broken() || connection_lost(sql_state_)) return Status::io_error("postgres: connection lost: " + message);
+  if (sql_state_ == "57014") return Status::timeout("postgres: " + message);
+  return Status::invalid_argument("postgres: " + message);
+}
+
 Result<PostgresRows> PostgresConnection::run(std::string_view sql, std::span<const PostgresValue> params,
                                              int result_format) {
   if (conn_ == nullptr) return Status::io_error("postgres: not connected");
   sql_state_.clear();
-  // Owns the NUL-terminated text of integer and text parameters (text format,
-  // types inferred by the server, so "$1" works wherever a literal would).
-  std::vector<std::string> texts;
-  texts.reserve(params.size());
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size());
-  std::vector<Oid> types(params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const PostgresValue& param = params[i];
-    switch (param.kind()) {
-      case PostgresValue::Kind::null:
-        values[i] = nullptr;
-        break;
-      case PostgresValue::Kind::integer:
-        texts.push_back(std::to_string(param.integer()));
-        values[i] = texts.back().c_str();
-        break;
-      case PostgresValue::Kind::text:
-        texts.emplace_back(param.text());
-        values[i] = texts.back().c_str();
-        break;
-      case PostgresValue::Kind::bytes:
-        values[i] = param.text().data();
-        lengths[i] = static_cast<int>(param.text().size());
-        formats[i] = 1;
-        types[i] = kByteaOid;
-        break;
-      case PostgresValue::Kind::binary:
-        values[i] = param.text().data();
-        lengths[i] = static_cast<int>(param.text().size());
-        formats[i] = 1;
-        types[i] = param.type_oid();
-        break;
+  const Marshalled marshalled(params);
+  PGresult* result = PQexecParams(conn_, std::string(sql).c_str(), marshalled.count(), marshalled.types.data(),
+                                  marshalled.values.data(), marshalled.lengths.data(), marshalled.formats.data(),
+                                  result_format);
+  PostgresRows rows(result);
+  if (succeeded(result)) return rows;
+  return error_of(result);
+}
+
+Result<std::vector<PostgresRows>> PostgresConnection::pipeline(std::span<const PostgresStatement> statements) {
+  if (conn_ == nullptr) return Status::io_error("postgres: not connected");
+  sql_state_.clear();
+  if (PQenterPipelineMode(conn_) != 1) return error_of(nullptr);
+  bool sent = true;
+  for (const PostgresStatement& statement : statements) {
+    const Marshalled marshalled(statement.params);
+    if (PQsendQueryParams(conn_, std::string(statement.sql).c_str(), marshalled.count(), marshalled.types.data(),
+                          marshalled.values.data(), marshalled.lengths.data(), marshalled.formats.data(),
+                          statement.binary_results ? 1 : 0) != 1) {
+      sent = false;
+      break;
     }
   }
-  PGresult* result = PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(params.size()), types.data(),
-                                  values.data(), lengths.data(), formats.data(), result_format);
-  PostgresRows rows(result);
-  const ExecStatusType status = result != nullptr ? PQresultStatus(result) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return rows;
-  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  sql_state_ = state != nullptr ? state : "";
-  const std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
-  if (broken() || connection_lost(sql_state_)) return Status::io_error("postgres: connection lost: " + message);
-  if (sql_state_ == "57014") return Status::timeout("postgres: " + message);
-  return Status::invalid_argument("postgres: " + message);
+  if (!sent || PQpipelineSync(conn_) != 1) {
+    // A half-sent pipeline leaves the protocol in an unknown state.
+    const std::string message = trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    return Status::io_error("postgres: connection lost: " + message);
+  }
+  // Each statement's result is followed by a NULL; the sync ends the batch.
+  std::vector<PostgresRows> results;
+  Status first_error;
+  while (true) {
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) {
+      if (broken()) break;
+      continue;  // the end of one statement's results
+    }
+    const ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(result);
+      break;
+    }
+    PostgresRows rows(result);
+    if (succeeded(result)) {
+      results.push_back(std::move(rows));
+    } else if (first_error.ok()) {
+      first_error = status == PGRES_PIPELINE_ABORTED ? Status::invalid_argument("postgres: pipeline aborted")
+                                                     : error_of(result);
+    }
+  }
+  const std::string sql_state = sql_state_;
+  if (conn_ != nullptr && !broken()) PQexitPipelineMode(conn_);
+  sql_state_ = sql_state;
+  if (broken() && first_error.ok()) first_error = error_of(nullptr);
+  if (!first_error.ok()) return first_error;
+  return results;
 }
 
 Status PostgresConnection::begin() { return exec("BEGIN"); }
