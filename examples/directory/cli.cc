@@ -22,6 +22,7 @@ namespace {
 struct GlobalOptions {
   std::string store_uri = "file:./directory-data";
   std::string actor;
+  std::string read_models;  // empty: beside the store (session.h)
   bool json = false;
 };
 
@@ -283,7 +284,7 @@ class CommandRegistry {
 
 int run_parsed(const GlobalOptions& options, const Command& command) {
   Printer printer(options.json);
-  Result<std::unique_ptr<Session>> session = Session::open(options.store_uri, options.actor);
+  Result<std::unique_ptr<Session>> session = Session::open(options.store_uri, options.actor, options.read_models);
   if (!session.ok()) return printer.error(session.status());
   Status status = command(**session, printer);
   Status closed = (*session)->close();
@@ -305,8 +306,11 @@ int run_directory_cli(int argc, char** argv) {
       "Prints people-readable text, or one JSON object per line with --json.\n"
       "Exit codes: 0 ok, 1 error, 2 bad input, 3 rejected (username taken, conflict, deleted user), 4 not found.",
       "evsrc-directory"};
-  app.add_option("--store", options.store_uri, "Store URI: file:<directory> or memory:")->capture_default_str();
+  app.add_option("--store", options.store_uri, "Store URI: file:<directory>, memory: or postgres://...")->capture_default_str();
   app.add_option("--actor", options.actor, "Who is acting, recorded with every event (default $USER, else cli)");
+  app.add_option("--read-models", options.read_models,
+                 "Where the read models live: a SQLite file, or postgres://user@host:port/db?schema=NAME "
+                 "(default: read-models.sqlite in a file: store, a temporary file for memory:)");
   app.add_flag("--json", options.json, "One JSON object per line");
   app.require_subcommand(1);
   CommandRegistry registry(app, args, command);

@@ -1,9 +1,9 @@
 // evsrc-directory: the user directory on the command line.
 //
-//   evsrc-directory [--store URI] [--actor NAME] [--json] <command> ...
+//   evsrc-directory [--store URI] [--read-models LOCATION] [--actor NAME] [--json] <command> ...
 //
-// Commands (writes go through DirectoryService; queries read the SQLite read
-// models after catching them up; `get --at-*` and `history` read the store):
+// Commands (writes go through DirectoryService; queries read the read models,
+// SQLite or PostgreSQL, after catching them up; `get --at-*` and `history` read the store):
 //   create-user ID NAME USERNAME EMAIL   set-name ID NAME
 //   set-username ID USERNAME             set-email ID EMAIL
 //   set-api-key ID KEY                   delete-user ID

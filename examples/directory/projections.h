@@ -1,4 +1,6 @@
-// The directory's read-side projections into SQLite (sqlite_read_model.h).
+// The directory's read-side projections, written once in portable SQL against
+// SqlSession (read_model_sql.h) and run in SQLite (sqlite_read_model.h) or
+// PostgreSQL (postgres_read_model.h).
 //
 //   "users"          users<suffix>(id PRIMARY KEY, name, username, email,
 //                    api_key, revision) — one row per live user (a deleted
@@ -17,6 +19,9 @@
 //
 // Thread-safety: the projections keep no state of their own (see
 // SqliteProjection).
+//
+// Tables in PostgreSQL: text columns use the "C" collation so that ORDER BY
+// sorts bytes as SQLite does, and the output is the same in both.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,8 @@
 #include <string_view>
 #include <vector>
 
+#include "evsrc/postgres_read_model.h"
+#include "evsrc/read_model_sql.h"
 #include "evsrc/sqlite_read_model.h"
 
 namespace evsrc::directory {
@@ -40,9 +47,16 @@ inline constexpr std::uint32_t kUsersWithEmailDomain = 2;
 inline constexpr std::string_view kDirectoryProjections[] = {kUsersProjection, kGroupMembersProjection,
                                                              kAuditLogProjection};
 
-// The projection `name` built at `version`. REQUIRES: name is one of the
-// kDirectoryProjections; version >= 1.
+// A directory projection over any SQL database ($N placeholders, portable
+// types and upserts).
+using DirectoryProjection = TableProjection<SqlSession>;
+
+// The projection `name` built at `version`: portable, and as the projection
+// of each database. REQUIRES: name is one of the kDirectoryProjections;
+// version >= 1.
+std::unique_ptr<DirectoryProjection> make_portable_directory_projection(std::string_view name, std::uint32_t version);
 std::unique_ptr<SqliteProjection> make_directory_projection(std::string_view name, std::uint32_t version);
+std::unique_ptr<PostgresProjection> make_directory_postgres_projection(std::string_view name, std::uint32_t version);
 
 // The tables of build `table_suffix` of projection `name`, e.g. {"users_v2"}.
 std::vector<std::string> directory_tables(std::string_view name, std::string_view table_suffix);

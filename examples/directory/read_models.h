@@ -1,5 +1,6 @@
 // DirectoryReadModels: the directory's query side — the projections of
-// projections.h run into one SQLite database, and the queries over them.
+// projections.h run into one SQLite database or one PostgreSQL schema, and
+// the queries over them (the same SQL in both).
 //
 // open() registers every projection at the version that serves (version 1 the
 // first time) and resumes any rebuild left pending. The owner then either
@@ -7,8 +8,8 @@
 // calling thread) or start() + wait_for(position) (a live service: a query
 // after a command waits for the command's position: read-your-writes).
 //
-// Queries read the serving build of each projection inside one SQLite read
-// transaction, so a rebuild switching meanwhile is never half-seen.
+// Queries read the serving build of each projection inside one read
+// transaction (one snapshot), so a rebuild switching meanwhile is never half-seen.
 // Deleted users are absent from every query (not_found).
 //
 // rebuild(): builds version N + 1 of every projection from position 0 beside
@@ -21,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "evsrc/event_store.h"
+#include "evsrc/read_model_sql.h"
 #include "evsrc/sqlite_read_model.h"
 
 namespace evsrc::directory {
@@ -66,9 +69,11 @@ struct RebuildStep {
 
 class DirectoryReadModels {
  public:
-  // `database_path`: the SQLite file (created when absent).
+  // `location`: a postgres:// or postgresql:// URI (its schema= parameter
+  // names the schema, default "evsrc"), else the path of the SQLite file
+  // (created when absent).
   // REQUIRES: `store` outlives the returned object.
-  static Result<std::unique_ptr<DirectoryReadModels>> open(EventStore& store, std::string database_path);
+  static Result<std::unique_ptr<DirectoryReadModels>> open(EventStore& store, std::string location);
 
   Status catch_up();
   void start();
@@ -95,11 +100,23 @@ class DirectoryReadModels {
   // The version of `projection` that serves queries.
   Result<std::uint32_t> serving_version(std::string_view projection);
 
+ // What depends on the database (its projection types and connections),
+  // filled by open().
+  struct Database {
+    std::unique_ptr<SqlReadModels> models;
+    std::function<Status(std::string_view name, std::uint32_t version)> add;
+    std::function<Status(std::string_view name, std::uint32_t version)> rebuild;
+    std::function<Result<std::unique_ptr<SqlSession>>()> connect;
+  };
+
  private:
-  explicit DirectoryReadModels(std::unique_ptr<SqliteReadModels> models) : models_(std::move(models)) {}
+  explicit DirectoryReadModels(Database database) : database_(std::move(database)), models_(*database_.models) {}
+  // A new session in a read transaction.
+  Result<std::unique_ptr<SqlSession>> read_session();
   Result<std::vector<UserRow>> query_users(std::string_view where, std::string_view value);
 
-  std::unique_ptr<SqliteReadModels> models_;
+  Database database_;
+  SqlReadModels& models_;
 };
 
 }  // namespace evsrc::directory

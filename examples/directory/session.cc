@@ -34,14 +34,15 @@ std::string read_models_path_for(const std::string& store_uri) {
   return (std::filesystem::path(store_uri.substr(kFileScheme.size())) / kReadModelsFile).string();
 }
 
-Result<std::unique_ptr<Session>> Session::open(const std::string& store_uri, const std::string& actor) {
+Result<std::unique_ptr<Session>> Session::open(const std::string& store_uri, const std::string& actor,
+                                               const std::string& read_models) {
   Result<std::unique_ptr<EventStore>> store = open_store(store_uri);
   if (!store.ok())
     return Status(store.status().code(), "cannot open store " + store_uri + ": " + store.status().message());
   std::unique_ptr<Session> session(new Session());
   session->store_ = std::move(store).value();
   session->service_ = std::make_unique<DirectoryService>(*session->store_, actor);
-  session->read_models_path_ = read_models_path_for(store_uri);
+  session->read_models_path_ = read_models.empty() ? read_models_path_for(store_uri) : read_models;
   if (session->read_models_path_.empty()) {
     session->read_models_path_ = temporary_database_path();
     session->temporary_read_models_ = true;

@@ -3,7 +3,8 @@
 // caught up to the store's head before the query runs (the CLI is one-shot:
 // a query right after a command sees it).
 //
-// Where the read models live:
+// Where the read models live (--read-models LOCATION overrides: a SQLite
+// file path, or a postgres:// URI whose schema= names the schema):
 //   file:DIR  DIR/read-models.sqlite (the engine only uses DIR/LOCK, DIR/log/,
 //             DIR/index/ and its snapshot store, and ignores other files)
 //   memory:   a private temporary SQLite file, deleted when the session ends
@@ -26,7 +27,9 @@ namespace evsrc::directory {
 
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> open(const std::string& store_uri, const std::string& actor);
+  // `read_models`: where the read models live; empty: the default above.
+  static Result<std::unique_ptr<Session>> open(const std::string& store_uri, const std::string& actor,
+                                               const std::string& read_models = {});
   ~Session();  // closes what close() did not
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

@@ -68,6 +68,11 @@ struct ProjectionOptions {
   std::uint64_t batch_size = 1000;  // events per sink transaction
   // How long a live runner waits for new commits before checking stop().
   std::chrono::milliseconds poll_interval{200};
+  // Live only: after an io_error of the sink or the store (e.g. a lost
+  // database connection) wait this long, then resume from the sink's
+  // checkpoint (the sink reconnects); meanwhile the state is `failed` with
+  // the error. 0: a failed projection stays failed until start() again.
+  std::chrono::milliseconds retry_after{0};
 };
 
 // The longest wait a timeout of the projection API asks for: longer

@@ -48,12 +48,15 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "evsrc/event_store.h"
 #include "evsrc/projection.h"
+#include "evsrc/read_model_sql.h"
 #include "evsrc/status.h"
 
 struct sqlite3;
@@ -61,27 +64,11 @@ struct sqlite3_stmt;
 
 namespace evsrc {
 
-// A value bound to a statement parameter: NULL, an integer or text. It views
-// its text: the text must outlive the bind() / execute() call it is passed to
-// (SqliteStatement::bind copies it; execute() uses it in place).
-class SqliteValue {
- public:
-  enum class Kind : std::uint8_t { null, integer, text };
-  SqliteValue(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
-  template <std::integral T>
-  SqliteValue(T value) : kind_(Kind::integer), integer_(static_cast<std::int64_t>(value)) {}  // NOLINT
-  SqliteValue(std::string_view text) : kind_(Kind::text), text_(text) {}                      // NOLINT
-  SqliteValue(const char* text) : kind_(Kind::text), text_(text) {}                           // NOLINT
-  SqliteValue(const std::string& text) : kind_(Kind::text), text_(text) {}                    // NOLINT
-  Kind kind() const { return kind_; }
-  std::int64_t integer() const { return integer_; }
-  std::string_view text() const { return text_; }
-
- private:
-  Kind kind_ = Kind::null;
-  std::int64_t integer_ = 0;
-  std::string_view text_;
-};
+// A value bound to a statement parameter: NULL, an integer or text (the
+// portable SqlValue). It views its text: the text must outlive the bind() /
+// execute() call it is passed to (SqliteStatement::bind copies it; execute()
+// uses it in place).
+using SqliteValue = SqlValue;
 
 // A prepared statement. Parameters are numbered from 1, columns from 0.
 //
@@ -152,6 +139,7 @@ class SqliteDatabase {
   // Runs one statement with `params` through a statement cache keyed by the
   // SQL text (a handler's per-event statements are prepared once).
   Status execute(std::string_view sql, std::initializer_list<SqliteValue> params = {});
+  Status execute(std::string_view sql, std::span<const SqliteValue> params);
   // Rows changed by the last INSERT / UPDATE / DELETE.
   std::int64_t changes() const;
   Result<SqliteStatement> prepare(std::string_view sql);
@@ -191,49 +179,44 @@ class SqliteReadTransaction {
   bool active_ = false;
 };
 
-// The user's handler. Tables are named with `table_suffix` appended (e.g.
-// "users" + "_v2") so two builds of one projection live side by side.
-//
-// Thread-safety: the methods are called from one runner thread at a time,
-// but builds of one projection may run on different threads; a handler with
-// no mutable state of its own (everything in the tables) is safe.
-class SqliteProjection {
- public:
-  virtual ~SqliteProjection() = default;
-  virtual std::string name() const = 0;  // 1..255 bytes, e.g. "users"
-  // Bump when the tables or apply() change: rebuild into the new version.
-  virtual std::uint32_t version() const = 0;
-  // Which $all events apply() sees; default: all.
-  virtual EventFilter filter() const { return {}; }
-  // Creates the build's tables and indexes (called once per build, inside
-  // the transaction that registers it).
-  virtual Status create_tables(SqliteDatabase& db, std::string_view table_suffix) = 0;
-  // Applies one event, inside the batch's transaction. A non-ok Status rolls
-  // the whole batch back and fails the projection at the batch's start.
-  virtual Status apply(SqliteDatabase& db, const RecordedEvent& event, std::string_view table_suffix) = 0;
-  virtual Status drop_tables(SqliteDatabase& db, std::string_view table_suffix) = 0;
-};
+// The user's handler (read_model_sql.h), over a SqliteDatabase.
+using SqliteProjection = TableProjection<SqliteDatabase>;
 
-// One build of a projection, as recorded in evsrc_projections.
-enum class SqliteBuildRole : std::uint8_t { serving, building, retired, dropped };
-std::string_view sqlite_build_role_name(SqliteBuildRole role);  // "serving", ...
-
-struct SqliteBuild {
-  std::string name;
-  std::int64_t build = 1;  // 1, 2, ... per name
-  std::uint32_t version = 1;
-  std::string table_suffix;  // "_v1", "_v2", "_v2_b3"
-  SqliteBuildRole role = SqliteBuildRole::serving;
-  std::optional<Position> position;  // checkpoint
-  std::string state;                 // projection_state_name() when last written
-  std::string error;                 // when the build failed
-};
+// One build of a projection, as recorded in evsrc_projections (the same
+// registry as in PostgreSQL: read_model_sql.h).
+using SqliteBuildRole = ReadModelBuildRole;
+using SqliteBuild = ReadModelBuild;
+inline std::string_view sqlite_build_role_name(SqliteBuildRole role) { return read_model_build_role_name(role); }
 
 // The registry, read through any connection (e.g. a query's own, inside its
 // read transaction). not_found when no build of `name` serves.
 Result<std::string> serving_table_suffix(SqliteDatabase& db, std::string_view name);
 // Every build of `name` (or of all projections when empty), by name and build.
 Result<std::vector<SqliteBuild>> list_sqlite_builds(SqliteDatabase& db, std::string_view name = {});
+
+// A SqliteDatabase seen as a SqlSession (read_model_sql.h): $N placeholders
+// become ?N. Views `db`, or owns the database it was given.
+class SqliteSqlSession final : public SqlSession {
+ public:
+  explicit SqliteSqlSession(SqliteDatabase& db) : db_(&db) {}
+  explicit SqliteSqlSession(SqliteDatabase&& db) : owned_(std::move(db)), db_(&owned_) {}
+  SqliteSqlSession(const SqliteSqlSession&) = delete;
+  SqliteSqlSession& operator=(const SqliteSqlSession&) = delete;
+
+  SqliteDatabase& database() { return *db_; }
+  Dialect dialect() const override { return Dialect::sqlite; }
+  Status exec(std::string_view sql) override;
+  Result<std::int64_t> execute(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
+  Result<SqlRows> query(std::string_view sql, std::initializer_list<SqlValue> params = {}) override;
+  Status begin() override;
+  Status commit() override;
+  Status rollback() override;
+  Status begin_read() override;
+
+ private:
+  SqliteDatabase owned_;
+  SqliteDatabase* db_;
+};
 
 // Applies batches of one build: the projection's updates and the build's
 // checkpoint in ONE transaction (exactly-once). A failing handler rolls the
@@ -243,19 +226,19 @@ Result<std::vector<SqliteBuild>> list_sqlite_builds(SqliteDatabase& db, std::str
 // Thread-safety: used by one runner thread.
 // REQUIRES: `db`, `projection` outlive the sink; the build's row exists
 // (SqliteReadModels creates it).
-class SqliteProjectionSink final : public ProjectionSink {
+class SqliteProjectionSink final : public SqlProjectionSink {
  public:
   SqliteProjectionSink(SqliteDatabase& db, SqliteProjection& projection, std::string name, std::int64_t build,
-                       std::string table_suffix);
-  Result<std::optional<Position>> checkpoint() override;
-  Status apply(std::span<const RecordedEvent> events, Position checkpoint) override;
+                       std::string table_suffix)
+      : SqlProjectionSink(std::move(name), build, std::move(table_suffix)), db_(db), projection_(projection) {}
 
  private:
-  SqliteDatabase& db_;
+  SqlSession& session() override { return db_; }
+  Status apply_event(const RecordedEvent& event, std::string_view table_suffix) override {
+    return projection_.apply(db_.database(), event, table_suffix);
+  }
+  SqliteSqlSession db_;
   SqliteProjection& projection_;
-  const std::string name_;
-  const std::int64_t build_;
-  const std::string table_suffix_;
 };
 
 struct SqliteReadModelsOptions {
@@ -284,12 +267,10 @@ struct SqliteReadModelsOptions {
 // must be called from one thread at a time (the owner). status(), wait_for()
 // and wait_for_rebuild() may be called from any thread, also while live.
 // REQUIRES: `store` outlives this object.
-class SqliteReadModels {
+class SqliteReadModels final : public SqlReadModels {
  public:
   static Result<std::unique_ptr<SqliteReadModels>> open(EventStore& store, SqliteReadModelsOptions options);
-  ~SqliteReadModels();  // stop()
-  SqliteReadModels(const SqliteReadModels&) = delete;
-  SqliteReadModels& operator=(const SqliteReadModels&) = delete;
+  ~SqliteReadModels() override;
 
   // Registers the implementation that maintains `projection->name()`:
   //  - no build of the name yet: creates its tables (suffix "_v<version>") in
@@ -312,43 +293,17 @@ class SqliteReadModels {
   // build (use add()); invalid_argument when projection->name() != name.
   Status rebuild(std::string_view name, std::unique_ptr<SqliteProjection> projection);
 
-  // Applies everything committed so far to every build, then performs the
-  // switches that became possible. Returns the first failure (the other
-  // builds still ran).
-  Status catch_up();
-  // Live: catch-up then follow commits, one thread per build. No-op when live.
-  void start();
-  void stop();
-
-  // Blocks until every serving build's checkpoint >= `position`, or the
-  // timeout passes (timeout) or a serving build fails (its error). Timeouts
-  // are capped at kMaxProjectionWait (milliseconds::max() does not overflow);
-  // a negative one does not wait.
-  Status wait_for(Position position, std::chrono::milliseconds timeout);
-  // The same for the serving build of one projection.
-  Status wait_for(std::string_view name, Position position, std::chrono::milliseconds timeout);
-  // Blocks until `name` has no rebuild pending (switched, or none started).
-  Status wait_for_rebuild(std::string_view name, std::chrono::milliseconds timeout);
-
-  // Drops the tables of retired builds of `name` whose projection this object
-  // holds (the build is then 'dropped').
-  Status drop_retired(std::string_view name);
-
-  // The registry as of now.
-  Result<std::string> serving_suffix(std::string_view name);
-  Result<std::optional<std::uint32_t>> serving_version(std::string_view name);
-  Result<std::vector<SqliteBuild>> builds(std::string_view name = {});
-  // Runner status of every active build (serving and building).
-  std::vector<ProjectionStatus> status() const;
+  // catch_up(), start(), stop(), wait_for(), wait_for_rebuild(),
+  // drop_retired(), serving_suffix(), serving_version(), builds(), status():
+  // see SqlReadModels (read_model_sql.h).
 
   // A new connection to the database, for queries (one per thread).
   Result<SqliteDatabase> connect(bool read_only = true) const;
-  const std::string& database_path() const;
+  const std::string& database_path() const { return options_.database_path; }
 
  private:
-  struct Impl;
-  explicit SqliteReadModels(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  SqliteReadModels(std::unique_ptr<ReadModelBuilds> engine, SqliteReadModelsOptions options);
+  const SqliteReadModelsOptions options_;
 };
 
 }  // namespace evsrc

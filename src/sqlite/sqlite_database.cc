@@ -3,6 +3,7 @@
 // sqlite_read_model.h).
 #include <sqlite3.h>
 
+#include <span>
 #include <utility>
 
 #include "evsrc/sqlite_read_model.h"
@@ -64,7 +65,7 @@ Status bind_value(sqlite3* db, sqlite3_stmt* statement, int index, const SqliteV
   return check(db, rc, "bind parameter " + std::to_string(index));
 }
 
-Status bind_values(sqlite3* db, sqlite3_stmt* statement, std::initializer_list<SqliteValue> values, bool copy_text) {
+Status bind_values(sqlite3* db, sqlite3_stmt* statement, std::span<const SqliteValue> values, bool copy_text) {
   int index = 1;
   for (const SqliteValue& value : values) {
     if (Status status = bind_value(db, statement, index++, value, copy_text); !status.ok()) return status;
@@ -81,7 +82,7 @@ Status SqliteStatement::bind(int index, const SqliteValue& value) {
 
 Status SqliteStatement::bind_all(std::initializer_list<SqliteValue> values) {
   if (statement_ == nullptr) return Status::invalid_argument("sqlite: statement not prepared");
-  return bind_values(db_, statement_, values, /*copy_text=*/true);
+  return bind_values(db_, statement_, std::span<const SqliteValue>(values.begin(), values.size()), /*copy_text=*/true);
 }
 
 Result<bool> SqliteStatement::step() {
@@ -190,6 +191,10 @@ Status SqliteDatabase::exec(std::string_view sql) {
 }
 
 Status SqliteDatabase::execute(std::string_view sql, std::initializer_list<SqliteValue> params) {
+  return execute(sql, std::span<const SqliteValue>(params.begin(), params.size()));
+}
+
+Status SqliteDatabase::execute(std::string_view sql, std::span<const SqliteValue> params) {
   if (db_ == nullptr) return Status::invalid_argument("sqlite: database not open");
   auto found = statement_cache_.find(sql);
   if (found == statement_cache_.end()) {

@@ -47,6 +47,10 @@ struct ProjectionRunner::Impl {
   // The background thread: catch up, then apply what each commit brings,
   // until stop() or a failure. Every failure calls fail() and returns.
   void follow();
+  // One run of follow(): returns after stop() or a failure.
+  void follow_once();
+  // Records the failure; on the background thread with options.retry_after,
+  // an io_error makes follow() resume later (`retrying`).
   void fail(const Status& status);
   void set_state(ProjectionState state);
 
@@ -60,7 +64,9 @@ struct ProjectionRunner::Impl {
   std::optional<Position> position;
   std::uint64_t events_applied = 0;
   std::string error;
+  bool retrying = false;  // failed, and follow() resumes after retry_after
 
+  std::atomic<bool> following{false};  // follow() runs (the background thread)
   std::atomic<bool> stop_requested{false};
   std::mutex lifecycle_mutex;  // serialises start() / stop()
   std::thread thread;
@@ -79,6 +85,7 @@ void ProjectionRunner::Impl::fail(const Status& status) {
     std::lock_guard lock(mutex);
     state = ProjectionState::failed;
     error = status.to_string();
+    retrying = following.load() && options.retry_after.count() > 0 && status.code() == ErrorCode::io_error;
   }
   progressed.notify_all();
 }
@@ -178,6 +185,29 @@ ProjectionRunner::Impl::Outcome ProjectionRunner::Impl::run_until_caught_up(Stat
 }
 
 void ProjectionRunner::Impl::follow() {
+  following = true;
+  while (true) {
+    follow_once();
+    bool retry = false;
+    {
+      std::lock_guard lock(mutex);
+      retry = retrying;
+    }
+    if (!retry) break;
+    // Sleeps in slices so that stop() is not held up.
+    const auto deadline = std::chrono::steady_clock::now() + clamp_projection_wait(options.retry_after);
+    while (!stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
+    }
+    std::lock_guard lock(mutex);
+    retrying = false;
+    if (stop_requested.load()) break;
+  }
+  following = false;
+}
+
+void ProjectionRunner::Impl::follow_once() {
   if (options.batch_size == 0) {
     fail(Status::invalid_argument("projection batch_size must be at least 1"));
     return;
@@ -232,7 +262,8 @@ void ProjectionRunner::start() {
   if (impl_->thread.joinable()) {
     {
       std::lock_guard lock(impl_->mutex);
-      if (impl_->state != ProjectionState::failed) return;  // running
+      // Running, or failed and about to resume.
+      if (impl_->state != ProjectionState::failed || impl_->retrying) return;
     }
     impl_->thread.join();  // after fail() the thread only returns: start again
   }
