@@ -128,6 +128,9 @@ class PostgresConnection {
   bool is_open() const { return conn_ != nullptr; }
   // True after an error that lost the connection.
   bool broken() const;
+  // Whether the connection still works, as far as can be told without a
+  // round trip (reads what the server sent meanwhile, e.g. that it closed).
+  bool alive();
   // True inside a transaction block (also a failed one awaiting ROLLBACK).
   bool in_transaction() const;
 

@@ -13,10 +13,11 @@ Result<ConnectionPool::Lease> ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
   available_.wait(lock, [&] { return closed_ || !idle_.empty() || open_ < size_; });
   if (closed_) return Status::closed("store is closed");
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     PostgresConnection connection = std::move(idle_.back());
     idle_.pop_back();
-    return Lease(this, std::move(connection));
+    if (connection.alive()) return Lease(this, std::move(connection));
+    --open_;  // closed while idle (e.g. a server restart): connect anew
   }
   ++open_;
   lock.unlock();

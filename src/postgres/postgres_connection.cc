@@ -84,6 +84,9 @@ Result<PostgresConnection> PostgresConnection::connect(const std::string& uri, c
   if (PQstatus(connection.conn_) != CONNECTION_OK) {
     return Status::io_error("postgres: cannot connect: " + trimmed(PQerrorMessage(connection.conn_)));
   }
+  // Notices (and the server's goodbye on a terminated connection) are not
+  // printed to stderr: errors reach the caller as Status.
+  PQsetNoticeProcessor(connection.conn_, [](void*, const char*) {}, nullptr);
   std::string setup = "SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
                       "; SET client_min_messages = warning";
   if (Status status = connection.exec(setup); !status.ok()) return status;
@@ -117,6 +120,14 @@ PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) no
 }
 
 bool PostgresConnection::broken() const { return conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK; }
+bool PostgresConnection::alive() {
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) return false;
+  // Reads what the server sent while the connection sat idle: a closed socket
+  // (server restart, terminated backend) shows up now rather than at the
+  // next statement.
+  return PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK;
+}
+
 bool PostgresConnection::in_transaction() const {
   return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }

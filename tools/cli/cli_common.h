@@ -69,6 +69,7 @@ void register_import_export_commands(CLI::App& app, CommandContext& context);
 void register_admin_commands(CLI::App& app, CommandContext& context);  // streams, stats
 void register_verify_command(CLI::App& app, CommandContext& context);
 void register_keys_command(CLI::App& app, CommandContext& context);  // keys add|list|revoke
+void register_migrate_command(CLI::App& app, CommandContext& context);  // the schema of a postgres:// store
 
 }  // namespace evsrc::cli
 
@@ -78,4 +79,6 @@ void register_bench_command(CLI::App& app, cli::CommandContext& context);
 void register_toolkit_bench_command(CLI::App& app, cli::CommandContext& context);
 // Defined in bench/server_bench.cc: evsrc bench-server.
 void register_server_bench_command(CLI::App& app, cli::CommandContext& context);
+// Defined in bench/postgres_bench.cc: evsrc bench-postgres.
+void register_postgres_bench_command(CLI::App& app, cli::CommandContext& context);
 }  // namespace evsrc::bench
