@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -102,6 +103,10 @@ struct PostgresStatement {
   std::string_view sql;
   std::span<const PostgresValue> params;
   bool binary_results = false;
+  // Prepared once per connection (by its text) and executed by name after:
+  // no parse and plan per call. For the hot, fixed statements of a program;
+  // not for DDL or statements on tables that get replaced.
+  bool prepared = false;
 };
 
 struct PostgresConnectOptions {
@@ -142,6 +147,10 @@ class PostgresConnection {
   // The same with every result column in binary format (bytea as raw bytes,
   // int8 as 8 big-endian bytes).
   Result<PostgresRows> query_binary(std::string_view sql, std::span<const PostgresValue> params);
+  // query() / query_binary() through a statement prepared once per
+  // connection (see PostgresStatement::prepared).
+  Result<PostgresRows> query_prepared(std::string_view sql, std::span<const PostgresValue> params,
+                                      bool binary_results);
   // Runs one statement without rows; the number of rows it changed.
   Result<std::int64_t> execute(std::string_view sql, std::initializer_list<PostgresValue> params = {});
 
@@ -165,11 +174,15 @@ class PostgresConnection {
 
  private:
   explicit PostgresConnection(pg_conn* conn) : conn_(conn) {}
-  Result<PostgresRows> run(std::string_view sql, std::span<const PostgresValue> params, int result_format);
+  Result<PostgresRows> run(std::string_view sql, std::span<const PostgresValue> params, int result_format,
+                           bool prepared = false);
   // The error of a failed result (nullptr: the connection's), with sql_state_.
   Status error_of(const pg_result* result);
+  // The name `sql` is prepared under on this connection (prepares it first).
+  Result<const std::string*> prepared_name(std::string_view sql, const std::vector<unsigned int>& types);
   pg_conn* conn_ = nullptr;
   std::string sql_state_;
+  std::map<std::string, std::string, std::less<>> prepared_;  // SQL -> statement name
 };
 
 // evsrc's parameters split off a postgres:// URI (see postgres.h).

@@ -202,10 +202,10 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
   const std::string streams_sql = std::string("SELECT name, ") + kStreamColumns + " FROM evsrc_streams WHERE name = ANY($1)";
   const std::string ids_sql = std::string("SELECT ") + kEventColumns + " FROM evsrc_events WHERE id = ANY($1)";
   const PostgresStatement reads[] = {
-      {"BEGIN", {}, false},
-      {"SELECT last_position, last_recorded_at FROM evsrc_head WHERE id = 1 FOR UPDATE", {}, true},
-      {streams_sql, stream_params, true},
-      {ids_sql, id_params, true},
+      {"BEGIN", {}, false, false},
+      {"SELECT last_position, last_recorded_at FROM evsrc_head WHERE id = 1 FOR UPDATE", {}, true, true},
+      {streams_sql, stream_params, true, true},
+      {ids_sql, id_params, true, true},
   };
   Result<std::vector<PostgresRows>> read = db.pipeline(reads);
   if (!read.ok()) return read.status();
@@ -330,7 +330,7 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
     } else {
       // Round trip 2: the write and COMMIT (skipped by the server if the
       // write fails; the caller then rolls back).
-      const PostgresStatement writes[] = {{kWriteStatement, params, false}, {"COMMIT", {}, false}};
+      const PostgresStatement writes[] = {{kWriteStatement, params, false, true}, {"COMMIT", {}, false, false}};
       at_commit = true;  // a connection lost now may have lost the COMMIT's answer only
       Result<std::vector<PostgresRows>> written = db.pipeline(writes);
       if (!written.ok()) {

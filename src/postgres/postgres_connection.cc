@@ -109,12 +109,15 @@ PostgresConnection::~PostgresConnection() {
   if (conn_ != nullptr) PQfinish(conn_);
 }
 PostgresConnection::PostgresConnection(PostgresConnection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)), sql_state_(std::move(other.sql_state_)) {}
+    : conn_(std::exchange(other.conn_, nullptr)),
+      sql_state_(std::move(other.sql_state_)),
+      prepared_(std::move(other.prepared_)) {}
 PostgresConnection& PostgresConnection::operator=(PostgresConnection&& other) noexcept {
   if (this != &other) {
     if (conn_ != nullptr) PQfinish(conn_);
     conn_ = std::exchange(other.conn_, nullptr);
     sql_state_ = std::move(other.sql_state_);
+    prepared_ = std::move(other.prepared_);
   }
   return *this;
 }
@@ -218,31 +221,65 @@ Status PostgresConnection::error_of(const pg_result* result) {
 }
 
 Result<PostgresRows> PostgresConnection::run(std::string_view sql, std::span<const PostgresValue> params,
-                                             int result_format) {
+                                             int result_format, bool prepared) {
   if (conn_ == nullptr) return Status::io_error("postgres: not connected");
   sql_state_.clear();
   const Marshalled marshalled(params);
-  PGresult* result = PQexecParams(conn_, std::string(sql).c_str(), marshalled.count(), marshalled.types.data(),
-                                  marshalled.values.data(), marshalled.lengths.data(), marshalled.formats.data(),
-                                  result_format);
+  PGresult* result = nullptr;
+  if (prepared) {
+    Result<const std::string*> name = prepared_name(sql, marshalled.types);
+    if (!name.ok()) return name.status();
+    result = PQexecPrepared(conn_, (*name)->c_str(), marshalled.count(), marshalled.values.data(),
+                            marshalled.lengths.data(), marshalled.formats.data(), result_format);
+  } else {
+    result = PQexecParams(conn_, std::string(sql).c_str(), marshalled.count(), marshalled.types.data(),
+                          marshalled.values.data(), marshalled.lengths.data(), marshalled.formats.data(),
+                          result_format);
+  }
   PostgresRows rows(result);
   if (succeeded(result)) return rows;
   return error_of(result);
 }
 
+Result<PostgresRows> PostgresConnection::query_prepared(std::string_view sql, std::span<const PostgresValue> params,
+                                                        bool binary_results) {
+  return run(sql, params, binary_results ? 1 : 0, /*prepared=*/true);
+}
+
+Result<const std::string*> PostgresConnection::prepared_name(std::string_view sql, const std::vector<Oid>& types) {
+  const auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return &it->second;
+  std::string name = "evsrc_" + std::to_string(prepared_.size() + 1);
+  PGresult* result = PQprepare(conn_, name.c_str(), std::string(sql).c_str(), static_cast<int>(types.size()),
+                               types.data());
+  PostgresRows rows(result);
+  if (!succeeded(result)) return error_of(result);
+  return &prepared_.emplace(std::string(sql), std::move(name)).first->second;
+}
+
 Result<std::vector<PostgresRows>> PostgresConnection::pipeline(std::span<const PostgresStatement> statements) {
   if (conn_ == nullptr) return Status::io_error("postgres: not connected");
   sql_state_.clear();
+  std::vector<Marshalled> marshalled;
+  marshalled.reserve(statements.size());
+  std::vector<const std::string*> names(statements.size(), nullptr);
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    marshalled.emplace_back(statements[i].params);
+    if (!statements[i].prepared) continue;
+    Result<const std::string*> name = prepared_name(statements[i].sql, marshalled.back().types);
+    if (!name.ok()) return name.status();
+    names[i] = *name;
+  }
   if (PQenterPipelineMode(conn_) != 1) return error_of(nullptr);
   bool sent = true;
-  for (const PostgresStatement& statement : statements) {
-    const Marshalled marshalled(statement.params);
-    if (PQsendQueryParams(conn_, std::string(statement.sql).c_str(), marshalled.count(), marshalled.types.data(),
-                          marshalled.values.data(), marshalled.lengths.data(), marshalled.formats.data(),
-                          statement.binary_results ? 1 : 0) != 1) {
-      sent = false;
-      break;
-    }
+  for (std::size_t i = 0; i < statements.size() && sent; ++i) {
+    const Marshalled& m = marshalled[i];
+    const int format = statements[i].binary_results ? 1 : 0;
+    sent = names[i] != nullptr
+               ? PQsendQueryPrepared(conn_, names[i]->c_str(), m.count(), m.values.data(), m.lengths.data(),
+                                     m.formats.data(), format) == 1
+               : PQsendQueryParams(conn_, std::string(statements[i].sql).c_str(), m.count(), m.types.data(),
+                                   m.values.data(), m.lengths.data(), m.formats.data(), format) == 1;
   }
   if (!sent || PQpipelineSync(conn_) != 1) {
     // A half-sent pipeline leaves the protocol in an unknown state.

@@ -31,7 +31,8 @@ Status closed_status() { return Status::closed("store is closed"); }
 Result<std::optional<pg::StreamRow>> read_stream_row(PostgresConnection& db, std::string_view stream) {
   const PostgresValue params[] = {stream};
   Result<PostgresRows> rows =
-      db.query_binary(std::string("SELECT ") + pg::kStreamColumns + " FROM evsrc_streams WHERE name = $1", params);
+      db.query_prepared(std::string("SELECT ") + pg::kStreamColumns + " FROM evsrc_streams WHERE name = $1", params,
+                        /*binary_results=*/true);
   if (!rows.ok()) return rows.status();
   if (rows->rows() == 0) return std::optional<pg::StreamRow>();
   return std::optional<pg::StreamRow>(pg::decode_stream(*rows, 0));
@@ -106,10 +107,10 @@ class PostgresStore final : public EventStore {
         const std::uint64_t count = std::min<std::uint64_t>(std::max<std::uint64_t>(options.limit, 64), remaining);
         const std::uint64_t low = forward ? revision : revision - (count - 1);
         const PostgresValue params[] = {stream, low, low + count - 1};
-        Result<PostgresRows> rows = (*db)->query_binary(
+        Result<PostgresRows> rows = (*db)->query_prepared(
             std::string("SELECT ") + pg::kEventColumns + " FROM evsrc_events WHERE stream = $1 AND revision BETWEEN " +
                 "$2::int8 AND $3::int8 ORDER BY revision " + (forward ? "ASC" : "DESC"),
-            params);
+            params, /*binary_results=*/true);
         if (!rows.ok()) {
           error = rows.status();
           return false;
@@ -164,7 +165,7 @@ class PostgresStore final : public EventStore {
     params.emplace_back(options.limit);
     sql += std::string(" ORDER BY position ") + (forward ? "ASC" : "DESC") + " LIMIT $" +
            std::to_string(params.size()) + "::int8";
-    Result<PostgresRows> rows = (*db)->query_binary(sql, params);
+    Result<PostgresRows> rows = (*db)->query_prepared(sql, params, /*binary_results=*/true);
     if (!rows.ok()) return rows.status();
     for (int r = 0; r < rows->rows(); ++r) page.events.push_back(pg::decode_event(*rows, r));
     if (page.events.size() == options.limit) {
