@@ -17,6 +17,7 @@
 #include "core/append_rules.h"
 #include "core/read_paging.h"
 #include "core/stream_state.h"
+#include "core/write_plan.h"
 #include "memory/memory_snapshot_store.h"
 
 namespace evsrc {
@@ -26,12 +27,6 @@ namespace {
 struct StreamEntry {
   StreamState state;
   std::vector<Position> positions;  // position of each revision, by revision
-};
-
-// What the id index says about a batch about to be appended.
-struct Replay {
-  bool recorded = false;  // every event is already recorded at this place
-  AppendResult result;    // the original result when recorded
 };
 
 Status closed_status() { return Status::closed("store is closed"); }
@@ -48,15 +43,14 @@ class MemoryStore final : public EventStore {
 
     std::unique_lock lock(mutex_);
     if (closed_) return closed_status();
+    const TransactionPart part{std::string(stream), expected, events};
+    Lookup lookup(*this);
+    Result<WritePlan> plan = plan_write(std::span(&part, 1), lookup, /*name_parts=*/false);
+    if (!plan.ok()) return plan.status();
+    if (plan->replay) return *plan->parts[0].replayed;
     StreamEntry* entry = find_stream(stream);
-    const StreamState& state = entry != nullptr ? entry->state : kAbsent;
-    if (state.tombstoned) return check_expected_revision(stream, state, expected);
-    Result<Replay> replay = find_recorded(stream, events);
-    if (!replay.ok()) return replay.status();
-    if (replay->recorded) return replay->result;
-    if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
     if (events.empty()) {
-      const StreamRevision head = state.visible_revision().value_or(0);
+      const StreamRevision head = entry != nullptr ? entry->state.visible_revision().value_or(0) : 0;
       const Position position = entry != nullptr && !entry->positions.empty() ? entry->positions.back() : 0;
       return AppendResult{head, head, position};
     }
@@ -74,37 +68,12 @@ class MemoryStore final : public EventStore {
 
     std::unique_lock lock(mutex_);
     if (closed_) return closed_status();
+    Lookup lookup(*this);
+    Result<WritePlan> plan = plan_write(parts, lookup, /*name_parts=*/true);
+    if (!plan.ok()) return plan.status();
     std::vector<StreamEntry*> entries(parts.size());
-    std::vector<std::optional<AppendResult>> replays(parts.size());
-    std::optional<std::size_t> first_recorded;
-    std::optional<std::size_t> first_new;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      entries[i] = find_stream(parts[i].stream);
-      const StreamState& state = entries[i] != nullptr ? entries[i]->state : kAbsent;
-      if (state.tombstoned) return part_error(i, check_expected_revision(parts[i].stream, state, parts[i].expected));
-      if (parts[i].events.empty()) continue;
-      Result<Replay> replay = find_recorded(parts[i].stream, parts[i].events);
-      if (!replay.ok()) return part_error(i, replay.status());
-      if (replay->recorded) {
-        replays[i] = replay->result;
-        if (!first_recorded) first_recorded = i;
-      } else if (!first_new) {
-        first_new = i;
-      }
-    }
-    if (first_recorded && first_new) {
-      return part_error(*first_recorded,
-                        Status::idempotency_conflict("events already recorded by an earlier commit, but part " +
-                                                     std::to_string(*first_new) + " is new"));
-    }
-    if (first_recorded) return replayed_transaction(parts, entries, replays);
-
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      const StreamState& state = entries[i] != nullptr ? entries[i]->state : kAbsent;
-      if (Status status = check_expected_revision(parts[i].stream, state, parts[i].expected); !status.ok()) {
-        return part_error(i, status);
-      }
-    }
+    for (std::size_t i = 0; i < parts.size(); ++i) entries[i] = find_stream(parts[i].stream);
+    if (plan->replay) return replayed_transaction(parts, entries, *plan);
     const Timestamp now = clamped_now();
     const std::size_t log_size_before = log_.size();
     TransactionResult result;
@@ -271,33 +240,24 @@ class MemoryStore final : public EventStore {
     return it == streams_.end() ? nullptr : &it->second;
   }
 
-  // Whether `events` (ids assigned) were already appended at exactly this
-  // place: all ids known, in `stream`, at consecutive revisions, with the
-  // same content. Some ids known but not so: idempotency_conflict.
-  // REQUIRES: mutex_ held.
-  Result<Replay> find_recorded(std::string_view stream, std::span<const EventData> events) const {
-    std::size_t known = 0;
-    for (const EventData& event : events) known += ids_.count(event.id);
-    if (known == 0) return Replay{};
-    if (known != events.size()) {
-      return Status::idempotency_conflict(std::to_string(known) + " of the " + std::to_string(events.size()) +
-                                          " event ids are already recorded by another append");
+  // What plan_write() reads: the streams and the id index as they are.
+  // REQUIRES: mutex_ held for as long as it is used.
+  class Lookup final : public WriteLookup {
+   public:
+    explicit Lookup(MemoryStore& store) : store_(store) {}
+    const StreamState& state(std::string_view stream) override {
+      const StreamEntry* entry = store_.find_stream(stream);
+      return entry != nullptr ? entry->state : kAbsent;
     }
-    const RecordedEvent& first = log_[ids_.at(events.front().id)];
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const RecordedEvent& recorded = log_[ids_.at(events[i].id)];
-      if (recorded.stream != stream || recorded.revision != first.revision + i) {
-        return Status::idempotency_conflict("event id " + events[i].id.to_string() + " is already recorded at " +
-                                            recorded.stream + "@" + std::to_string(recorded.revision));
-      }
-      if (!same_event(recorded, events[i])) {
-        return Status::idempotency_conflict("event id " + events[i].id.to_string() +
-                                            " is already recorded with other content");
-      }
+    std::optional<RecordedEvent> recorded(const Uuid& id) override {
+      const auto it = store_.ids_.find(id);
+      if (it == store_.ids_.end()) return std::nullopt;
+      return store_.log_[it->second];
     }
-    const RecordedEvent& last = log_[ids_.at(events.back().id)];
-    return Replay{true, AppendResult{first.revision, last.revision, last.position}};
-  }
+
+   private:
+    MemoryStore& store_;
+  };
 
   // Appends `events` to the stream. REQUIRES: mutex_ held exclusively; the
   // expectation checked.
@@ -321,13 +281,14 @@ class MemoryStore final : public EventStore {
 
   // Result of a transaction whose event parts were all recorded before.
   TransactionResult replayed_transaction(std::span<const TransactionPart> parts, std::span<StreamEntry* const> entries,
-                                         std::span<const std::optional<AppendResult>> replays) const {
+                                         const WritePlan& plan) const {
     TransactionResult result;
     result.parts.resize(parts.size());
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (!replays[i]) continue;
-      result.parts[i] = {replays[i]->first_revision, replays[i]->last_revision, replays[i]->position};
-      result.position = std::max(result.position, replays[i]->position);
+      const std::optional<AppendResult>& replayed = plan.parts[i].replayed;
+      if (!replayed) continue;
+      result.parts[i] = {replayed->first_revision, replayed->last_revision, replayed->position};
+      result.position = std::max(result.position, replayed->position);
     }
     fill_condition_parts(parts, entries, result);
     return result;

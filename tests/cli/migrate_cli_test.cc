@@ -15,22 +15,7 @@ namespace {
 using evsrc::cli_test::CliResult;
 using evsrc::cli_test::run_cli;
 
-class MigrateCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    base_ = postgres_test_uri();
-    ASSERT_FALSE(base_.empty()) << postgres_test_uri_help();
-    schema_ = fresh_postgres_schema();
-    uri_ = with_schema(base_, schema_);
-  }
-  void TearDown() override {
-    if (!schema_.empty()) drop_postgres_schema(base_, schema_);
-  }
-
-  std::string base_;
-  std::string schema_;
-  std::string uri_;
-};
+class MigrateCliTest : public FreshPostgresSchema {};
 
 TEST_F(MigrateCliTest, CreatesTheSchemaThenReportsItCurrent) {
   const CliResult first = run_cli({"migrate", "--store", uri_});

@@ -141,17 +141,11 @@ TEST(PostgresOpen, UnreachableServerIsIoErrorWithLibpqsReason) {
 
 // ---- against the test cluster --------------------------------------------------------
 
-class PostgresConnectionTest : public ::testing::Test {
+class PostgresConnectionTest : public FreshPostgresSchema {
  protected:
-  void SetUp() override {
-    base_ = postgres_test_uri();
-    ASSERT_FALSE(base_.empty()) << postgres_test_uri_help();
-    schema_ = fresh_postgres_schema();
-    uri_ = with_schema(base_, schema_);
-  }
   void TearDown() override {
     for (const std::string& schema : extra_schemas_) drop_postgres_schema(base_, schema);
-    if (!schema_.empty()) drop_postgres_schema(base_, schema_);
+    FreshPostgresSchema::TearDown();
   }
 
   // A connection to the cluster outside the store (search_path = the test's schema).
@@ -163,9 +157,6 @@ class PostgresConnectionTest : public ::testing::Test {
     return connection.ok() ? std::move(connection).value() : PostgresConnection();
   }
 
-  std::string base_;
-  std::string schema_;
-  std::string uri_;
   std::vector<std::string> extra_schemas_;
 };
 

@@ -155,17 +155,8 @@ struct Follower {
   std::string error;
 };
 
-class NoSkipTest : public ::testing::Test {
+class NoSkipTest : public FreshPostgresSchema {
  protected:
-  void SetUp() override {
-    base_ = postgres_test_uri();
-    ASSERT_FALSE(base_.empty()) << postgres_test_uri_help();
-    schema_ = fresh_postgres_schema();
-    uri_ = with_schema(base_, schema_);
-  }
-  void TearDown() override {
-    if (!schema_.empty()) drop_postgres_schema(base_, schema_);
-  }
 
   std::unique_ptr<EventStore> open(std::function<void()> before_commit = {}) {
     PostgresStoreOptions options;
@@ -175,9 +166,6 @@ class NoSkipTest : public ::testing::Test {
     return store.ok() ? std::move(store).value() : nullptr;
   }
 
-  std::string base_;
-  std::string schema_;
-  std::string uri_;
 };
 
 std::vector<EventData> make_events(int writer, int call, int count) {

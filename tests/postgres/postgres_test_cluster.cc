@@ -44,4 +44,15 @@ void drop_postgres_schema(const std::string& base, const std::string& schema) {
   (void)connection->exec("DROP SCHEMA IF EXISTS " + evsrc::quote_identifier(schema) + " CASCADE");
 }
 
+void FreshPostgresSchema::SetUp() {
+  base_ = postgres_test_uri();
+  ASSERT_FALSE(base_.empty()) << postgres_test_uri_help();
+  schema_ = fresh_postgres_schema();
+  uri_ = with_schema(base_, schema_);
+}
+
+void FreshPostgresSchema::TearDown() {
+  if (!schema_.empty()) drop_postgres_schema(base_, schema_);
+}
+
 }  // namespace evsrc_test

@@ -3,6 +3,8 @@
 // every test gets an empty store of its own.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 
 namespace evsrc_test {
@@ -22,5 +24,18 @@ std::string with_schema(const std::string& base, const std::string& schema);
 
 // DROP SCHEMA ... CASCADE; ignores errors (used in TearDown).
 void drop_postgres_schema(const std::string& base, const std::string& schema);
+
+// A test with a schema of its own in the test cluster: uri_ is the cluster's
+// URI with schema=<schema_>; the schema is dropped after the test. Fails (never
+// skips) without a cluster.
+class FreshPostgresSchema : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  std::string base_;    // the cluster's URI
+  std::string schema_;  // this test's schema
+  std::string uri_;     // base_ with schema=schema_
+};
 
 }  // namespace evsrc_test
