@@ -55,14 +55,18 @@ Status BaselineConnection::append(const std::string& stream, std::span<const Eve
 }
 
 Status BaselineConnection::append_in_transaction(const std::string& stream, std::span<const EventData> events) {
-  auto head = connection_.query("SELECT max(revision) FROM baseline_events WHERE stream = $1", {stream});
+  const PostgresValue stream_param[] = {stream};
+  auto head = connection_.query_prepared("SELECT max(revision) FROM baseline_events WHERE stream = $1", stream_param,
+                                         /*binary_results=*/false);
   if (!head.ok()) return head.status();
   std::int64_t revision = head->is_null(0, 0) ? 0 : head->integer(0, 0) + 1;
   for (const EventData& event : events) {
     const std::string id = (event.id.is_nil() ? Uuid::random() : event.id).to_string();
-    auto inserted = connection_.execute(
+    const PostgresValue params[] = {
+        stream, revision, id, event.type, PostgresValue::bytes(event.data), PostgresValue::bytes(event.metadata)};
+    auto inserted = connection_.query_prepared(
         "INSERT INTO baseline_events (stream, revision, id, type, data, metadata) VALUES ($1, $2, $3, $4, $5, $6)",
-        {stream, revision, id, event.type, PostgresValue::bytes(event.data), PostgresValue::bytes(event.metadata)});
+        params, /*binary_results=*/false);
     if (!inserted.ok()) return inserted.status();
     ++revision;
   }
@@ -71,10 +75,10 @@ Status BaselineConnection::append_in_transaction(const std::string& stream, std:
 
 Result<std::vector<RecordedEvent>> BaselineConnection::read_after(std::int64_t after, std::uint64_t limit) {
   const std::array<PostgresValue, 2> params = {PostgresValue(after), PostgresValue(limit)};
-  auto rows = connection_.query_binary(
+  auto rows = connection_.query_prepared(
       "SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM baseline_events"
       " WHERE position > $1 ORDER BY position LIMIT $2",
-      params);
+      params, /*binary_results=*/true);
   if (!rows.ok()) return rows.status();
   std::vector<RecordedEvent> events(static_cast<std::size_t>(rows->rows()));
   for (int row = 0; row < rows->rows(); ++row) {

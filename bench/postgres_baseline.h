@@ -6,10 +6,12 @@
 //                   unique (stream, revision))
 //
 // An append is one transaction: BEGIN; SELECT max(revision) of the stream;
-// one parameterised INSERT per event; COMMIT. Optimistic concurrency comes
-// from the unique (stream, revision) key. There is no no-skip guarantee: a
-// bigserial position is taken at INSERT, not at COMMIT, so a reader following
-// positions can see position p+1 commit before p and never go back for p.
+// one INSERT per event; COMMIT. Statements are prepared once per connection,
+// as drivers do (and as the evsrc backend does for its hot statements).
+// Optimistic concurrency comes from the unique (stream, revision) key. There
+// is no no-skip guarantee: a bigserial position is taken at INSERT, not at
+// COMMIT, so a reader following positions can see position p+1 commit before
+// p and never go back for p.
 //
 // Thread-safety: none; one BaselineConnection per client thread.
 #pragma once

@@ -170,11 +170,13 @@ void GroupWriter::commit_group(std::vector<Pending*>& group) {
                                                      status.message()));
     return;
   }
-  if (group.size() == 1) {
+  // A statement the server refused may be one write's fault: retry alone, so
+  // that only that write fails. Anything else (a timeout waiting for the head
+  // lock, corruption) is the group's.
+  if (group.size() == 1 || status.code() != ErrorCode::invalid_argument) {
     fail_all(group, status);
     return;
   }
-  // Retry alone, so that only the write that caused the error fails.
   for (Pending* pending : group) {
     std::vector<Pending*> alone{pending};
     commit_group(alone);
@@ -199,8 +201,13 @@ Status GroupWriter::try_group(std::vector<Pending*>& group, bool& at_commit) {
   }
   const PostgresValue stream_params[] = {PostgresValue::binary(names.finish(), kTextArray)};
   const PostgresValue id_params[] = {PostgresValue::binary(ids.finish(), kUuidArray)};
-  const std::string streams_sql = std::string("SELECT name, ") + kStreamColumns + " FROM evsrc_streams WHERE name = ANY($1)";
-  const std::string ids_sql = std::string("SELECT ") + kEventColumns + " FROM evsrc_events WHERE id = ANY($1)";
+  // Joins with unnest(), not "= ANY($1)": a generic plan of ANY may scan the
+  // whole table and compare each row with every element; the join probes the
+  // unique index once per element, whatever the table's size.
+  const std::string streams_sql = std::string("SELECT s.name, ") + kStreamColumns +
+                                  " FROM unnest($1::text[]) AS q(wanted) JOIN evsrc_streams s ON s.name = q.wanted";
+  const std::string ids_sql = std::string("SELECT ") + kEventColumns +
+                              " FROM unnest($1::uuid[]) AS q(wanted) JOIN evsrc_events e ON e.id = q.wanted";
   const PostgresStatement reads[] = {
       {"BEGIN", {}, false, false},
       {"SELECT last_position, last_recorded_at FROM evsrc_head WHERE id = 1 FOR UPDATE", {}, true, true},

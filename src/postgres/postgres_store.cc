@@ -138,17 +138,27 @@ class PostgresStore final : public EventStore {
     if (closed_.load()) return closed_status();
     Result<ConnectionPool::Lease> db = pool_.acquire();
     if (!db.ok()) return db.status();
-    Result<std::optional<Position>> head = read_last_position(**db);
-    if (!head.ok()) return head.status();
-    AllPage page;
-    if (!*head) return page;
-    const std::optional<KeyRange> range = clamp_read_range(options.from, options.direction, 0, **head);
-    if (!range) return page;
-    const bool forward = range->start <= range->stop;
-    // The filter runs in the database; a page ends after `limit` matches or at
-    // the end of the range, as walk_page() defines for every backend.
-    std::string sql = std::string("SELECT ") + pg::kEventColumns + " FROM evsrc_events WHERE position BETWEEN $1::int8 AND $2::int8";
-    std::vector<PostgresValue> params = {std::min(range->start, range->stop), std::max(range->start, range->stop)};
+    // One statement: the committed events from `from` on (under the head
+    // lock, committed positions are a prefix, so no upper bound is needed and
+    // the primary key is walked from `from`: the cost of a page does not grow
+    // with the store), with the head row read in the same snapshot to tell
+    // whether the page reached the end. Backward without `from` starts at the
+    // head. The filter runs in the database; a page ends after `limit`
+    // matches or at the end, as walk_page() defines for every backend.
+    const bool forward = options.direction == Direction::forward;
+    if (forward && options.from && *options.from > static_cast<Position>(INT64_MAX)) return AllPage{};
+    std::string sql = std::string("SELECT ") + pg::kEventColumns +
+                      ", (SELECT last_position FROM evsrc_head WHERE id = 1) FROM evsrc_events WHERE ";
+    std::vector<PostgresValue> params;
+    if (forward) {
+      params.emplace_back(options.from.value_or(0));
+      sql += "position >= $1::int8";
+    } else if (options.from) {
+      params.emplace_back(std::min<Position>(*options.from, INT64_MAX));
+      sql += "position <= $1::int8";
+    } else {
+      sql += "true";
+    }
     const EventFilter& filter = options.filter;
     if (!filter.stream_prefix.empty()) {
       params.emplace_back(filter.stream_prefix);
@@ -162,15 +172,18 @@ class PostgresStore final : public EventStore {
       params.push_back(PostgresValue::bytes(filter.event_type));
       sql += " AND type = $" + std::to_string(params.size());
     }
-    params.emplace_back(options.limit);
+    params.emplace_back(std::min<std::uint64_t>(options.limit, INT64_MAX));
     sql += std::string(" ORDER BY position ") + (forward ? "ASC" : "DESC") + " LIMIT $" +
            std::to_string(params.size()) + "::int8";
     Result<PostgresRows> rows = (*db)->query_prepared(sql, params, /*binary_results=*/true);
     if (!rows.ok()) return rows.status();
+    AllPage page;
+    page.events.reserve(rows->rows());
     for (int r = 0; r < rows->rows(); ++r) page.events.push_back(pg::decode_event(*rows, r));
     if (page.events.size() == options.limit) {
       const Position last = page.events.back().position;
-      if (last != range->stop) page.next = forward ? last + 1 : last - 1;
+      const Position stop = forward ? static_cast<Position>(pg::read_int8(rows->value(0, 9))) : 0;
+      if (last != stop) page.next = forward ? last + 1 : last - 1;
     }
     return page;
   }
