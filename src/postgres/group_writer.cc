@@ -1,6 +1,7 @@
 #include "postgres/group_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <unordered_map>
 
@@ -113,9 +114,21 @@ Result<TransactionResult> GroupWriter::write(std::vector<TransactionPart> parts,
 
 void GroupWriter::run() {
   std::unique_lock lock(mutex_);
+  // Writers released by a commit usually append again at once. Without a
+  // pause they would miss the next group (cut as soon as the commit ends)
+  // and the writers would settle into two halves taking turns, each group
+  // half as large. So after a commit the writer waits for the released
+  // writers to queue again — at most a quarter of the last commit's duration
+  // (and 1 ms): never long when they do not come back, and free when they do,
+  // since the next group could not start without them anyway.
+  std::size_t gather_target = 0;
+  std::chrono::steady_clock::duration gather_limit{};
   while (true) {
     queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything queued is done
+    if (gather_target > queue_.size()) {
+      queued_.wait_for(lock, gather_limit, [&] { return stopping_ || queue_.size() >= gather_target; });
+    }
     std::vector<Pending*> group;
     std::size_t events = 0;
     std::size_t bytes = 0;
@@ -130,9 +143,13 @@ void GroupWriter::run() {
       bytes += next_bytes;
     }
     lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
     commit_group(group);
+    const auto took = std::chrono::steady_clock::now() - started;
     lock.lock();
     done_.notify_all();
+    gather_target = queue_.size() + group.size();
+    gather_limit = std::min<std::chrono::steady_clock::duration>(took / 4, std::chrono::milliseconds(1));
   }
 }
 
