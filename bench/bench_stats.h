@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,16 @@ inline void finish_result(WorkloadResult& result, std::size_t payload_bytes, con
   }
   result.p50_us = percentile(latencies_us, 0.50);
   result.p99_us = percentile(latencies_us, 0.99);
+}
+
+// Eight random hex digits, to name a run's streams or schemas apart from
+// earlier runs'.
+inline std::string random_tag() {
+  const unsigned value = std::random_device{}();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text(8, '0');
+  for (int i = 0; i < 8; ++i) text[7 - i] = kHex[(value >> (4 * i)) & 0xf];
+  return text;
 }
 
 }  // namespace evsrc::bench

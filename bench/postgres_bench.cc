@@ -66,13 +66,6 @@ void progress(const std::string& text) {
   std::fflush(stderr);
 }
 
-std::string random_tag() {
-  std::random_device device;
-  char text[16];
-  std::snprintf(text, sizeof(text), "%08x", static_cast<unsigned>(device()));
-  return text;
-}
-
 std::string with_schema(const std::string& uri, const std::string& schema) {
   return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema;
 }

@@ -49,13 +49,6 @@ void progress(const std::string& text) {
   std::fflush(stderr);
 }
 
-std::string random_tag() {
-  std::random_device device;
-  char text[16];
-  std::snprintf(text, sizeof(text), "%08x", static_cast<unsigned>(device()));
-  return text;
-}
-
 // A scratch directory removed when the run ends.
 class Scratch {
  public:
