@@ -22,6 +22,16 @@ Status abort_with(SqlSession& db, Status status) {
   return status;
 }
 
+// Registers a new build of `target` in `role` and creates its tables, inside
+// the caller's transaction.
+Result<ReadModelBuild> create_build(SqlSession& db, BuildTarget& target, std::string_view name,
+                                    std::uint32_t version, ReadModelBuildRole role) {
+  Result<ReadModelBuild> created = read_model_registry::insert_build(db, name, version, role);
+  if (!created.ok()) return created;
+  if (Status status = target.create_tables(db, created->table_suffix); !status.ok()) return status;
+  return created;
+}
+
 }  // namespace
 
 // The exactly-once batch of one build through its target.
@@ -271,12 +281,8 @@ Status ReadModelBuilds::add(std::unique_ptr<BuildTarget> target) {
       return row.role == ReadModelBuildRole::building && row.version == version && !is_active(row);
     });
     if (serving == rows->end()) {
-      Result<ReadModelBuild> created =
-          read_model_registry::insert_build(db, name, version, ReadModelBuildRole::serving);
+      Result<ReadModelBuild> created = create_build(db, *target, name, version, ReadModelBuildRole::serving);
       if (!created.ok()) return abort_with(db, created.status());
-      if (Status status = target->create_tables(db, created->table_suffix); !status.ok()) {
-        return abort_with(db, status);
-      }
       build = std::move(*created);
     } else if (serving->version == version && !is_active(*serving)) {
       build = *serving;
@@ -340,12 +346,8 @@ Status ReadModelBuilds::rebuild(std::string_view name, std::unique_ptr<BuildTarg
     if (resumed) {
       build = std::move(*resumed);
     } else {
-      Result<ReadModelBuild> created =
-          read_model_registry::insert_build(db, name, version, ReadModelBuildRole::building);
+      Result<ReadModelBuild> created = create_build(db, *target, name, version, ReadModelBuildRole::building);
       if (!created.ok()) return abort_with(db, created.status());
-      if (Status status = target->create_tables(db, created->table_suffix); !status.ok()) {
-        return abort_with(db, status);
-      }
       build = std::move(*created);
     }
     if (Status status = db.commit(); !status.ok()) return abort_with(db, status);
