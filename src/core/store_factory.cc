@@ -1,6 +1,7 @@
 #include <string>
 
 #include "engine/file_store.h"
+#include "evsrc/dynamodb.h"
 #include "evsrc/event_store.h"
 #include "evsrc/postgres.h"
 #include "memory/memory_store.h"
@@ -20,8 +21,13 @@ Result<std::unique_ptr<EventStore>> open_store(std::string_view uri, const Store
     postgres.store = options;
     return open_postgres_store(uri, postgres);
   }
+  if (uri.starts_with("dynamodb://")) {
+    DynamoStoreOptions dynamo;
+    dynamo.store = options;
+    return open_dynamodb_store(uri, dynamo);
+  }
   return Status::invalid_argument("unknown store URI '" + std::string(uri) +
-                                  "': expected memory:, file:<directory> or postgres://...");
+                                  "': expected memory:, file:<directory>, postgres://... or dynamodb://...");
 }
 
 }  // namespace evsrc

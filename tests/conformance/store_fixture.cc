@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "aws/aws_test_env.h"
+#include "evsrc/dynamodb.h"
 #include "postgres/postgres_test_cluster.h"
 
 namespace evsrc_test {
@@ -14,6 +16,7 @@ void StoreConformance::SetUp() {
     ASSERT_FALSE(postgres_base_.empty()) << postgres_test_uri_help();
     postgres_schema_ = fresh_postgres_schema();
   }
+  if (GetParam().name == "dynamodb") dynamodb_uri_ = evsrc::testing::dynamodb_test_uri(evsrc::testing::fresh_dynamodb_prefix("c"));
   char pattern[] = "/tmp/evsrc-conformance-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   directory_ = pattern;
@@ -26,6 +29,9 @@ void StoreConformance::TearDown() {
   if (store_) (void)store_->close();
   store_.reset();
   if (!postgres_schema_.empty()) drop_postgres_schema(postgres_base_, postgres_schema_);
+  if (!dynamodb_uri_.empty()) {
+    EXPECT_OK(delete_dynamodb_tables(dynamodb_uri_));
+  }
   if (!directory_.empty()) {
     std::error_code error;
     std::filesystem::remove_all(directory_, error);
@@ -35,6 +41,7 @@ void StoreConformance::TearDown() {
 std::string StoreConformance::uri() const {
   if (GetParam().name == "memory") return "memory:";
   if (GetParam().name == "postgres") return with_schema(postgres_base_, postgres_schema_);
+  if (GetParam().name == "dynamodb") return dynamodb_uri_;
   return "file:" + directory_ + "/store";
 }
 
@@ -49,7 +56,7 @@ void StoreConformance::reopen(const StoreOptions& options) {
 
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values(Backend{"memory", false}, Backend{"file", true},
-                                                           Backend{"postgres", true}),
+                                                           Backend{"postgres", true}, Backend{"dynamodb", true}),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 }  // namespace evsrc_test

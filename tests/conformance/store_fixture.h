@@ -22,7 +22,7 @@ namespace evsrc_test {
 using namespace evsrc;  // NOLINT(google-build-using-namespace): test-only shorthand
 
 struct Backend {
-  std::string name;  // test name suffix: "memory", "file", "postgres"
+  std::string name;  // test name suffix: "memory", "file", "postgres", "dynamodb"
   bool persists;     // whether data survives close() + open_store()
 };
 
@@ -43,6 +43,7 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   std::string directory_;
   std::string postgres_base_;    // postgres: the test cluster's URI
   std::string postgres_schema_;  // postgres: this test's own schema
+  std::string dynamodb_uri_;     // dynamodb: this test's own tables
   std::unique_ptr<EventStore> store_;
 };
 

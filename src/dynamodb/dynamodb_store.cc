@@ -1,0 +1,669 @@
+// The dynamodb:// backend: EventStore over the tables of dynamo_items.h.
+// Writes of events go through the DynamoWriter (group commit, one
+// TransactWriteItems conditioned on the head item); stream metadata, deletes
+// and tombstones are conditional puts of the stream's item; reads are
+// strongly consistent and read $all as the chain of log items, which the
+// head condition makes a prefix of the position order.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/append_rules.h"
+#include "core/read_paging.h"
+#include "core/snapshot_keys.h"
+#include "core/stream_state.h"
+#include "dynamodb/dynamo_client.h"
+#include "dynamodb/dynamo_requests.h"
+#include "dynamodb/dynamo_tables.h"
+#include "dynamodb/dynamo_writer.h"
+#include "evsrc/dynamodb.h"
+
+namespace evsrc {
+namespace {
+
+using dynamo::attr_b;
+using dynamo::attr_n;
+using dynamo::attr_s;
+using dynamo::DynamoClient;
+using dynamo::DynamoUri;
+using dynamo::Json;
+using dynamo::LogItem;
+using dynamo::StreamRow;
+
+Status closed_status() { return Status::closed("store is closed"); }
+
+Json names(std::initializer_list<const char*> attributes) {
+  Json out = Json::object();
+  for (const char* name : attributes) out[std::string("#") + name] = name;
+  return out;
+}
+
+// The stream's item; nullopt when it has none.
+Result<std::optional<StreamRow>> read_stream_row(DynamoClient& client, const DynamoUri& uri, std::string_view stream) {
+  Result<Json> response = client.call("GetItem", Json{{"TableName", uri.table("streams")},
+                                                      {"Key", dynamo::stream_key(stream)},
+                                                      {"ConsistentRead", true}});
+  if (!response.ok()) return response.status();
+  if (!response->contains("Item")) return std::optional<StreamRow>();
+  Result<StreamRow> row = dynamo::decode_stream_item((*response)["Item"]);
+  if (!row.ok()) return row.status();
+  return std::optional<StreamRow>(std::move(row).value());
+}
+
+std::string snapshot_key(std::string_view stream, std::string_view view, std::uint32_t version) {
+  std::string key(stream);
+  key.push_back('\0');
+  key.append(view);
+  key.push_back('\0');
+  key.append(std::to_string(version));
+  return key;
+}
+
+class DynamoSnapshotStore final : public SnapshotStore {
+ public:
+  DynamoSnapshotStore(DynamoClient& client, const DynamoUri& uri, const std::atomic<bool>& closed)
+      : client_(client), table_(uri.table("snapshots")), closed_(closed) {}
+
+  Status put(const Snapshot& snapshot) override {
+    if (closed_.load()) return closed_status();
+    if (Status valid = snapshot_keys::validate(snapshot.stream, snapshot.view); !valid.ok()) return valid;
+    if (snapshot.state.size() > dynamo::kMaxEventBytes) {
+      return Status::too_large("dynamodb: a snapshot state holds at most " +
+                               std::to_string(dynamo::kMaxEventBytes) + " bytes (DynamoDB items hold 400 KB)");
+    }
+    Json item{{"k", attr_b(snapshot_key(snapshot.stream, snapshot.view, snapshot.view_version))},
+              {"r", attr_n(snapshot.revision)}};
+    dynamo::put_b(item, "st", snapshot.state);
+    Result<Json> response = client_.call("PutItem", Json{{"TableName", table_}, {"Item", std::move(item)}});
+    return response.status();
+  }
+
+  Result<std::optional<Snapshot>> find(std::string_view stream, std::string_view view, std::uint32_t view_version,
+                                       StreamRevision at_or_before) override {
+    if (closed_.load()) return closed_status();
+    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
+    Result<std::vector<Json>> items = dynamo::query_items(
+        client_,
+        Json{{"TableName", table_},
+             {"KeyConditionExpression", "#k = :k AND #r <= :r"},
+             {"ExpressionAttributeNames", names({"k", "r"})},
+             {"ExpressionAttributeValues",
+              {{":k", attr_b(snapshot_key(stream, view, view_version))}, {":r", attr_n(at_or_before)}}},
+             {"ScanIndexForward", false},
+             {"ConsistentRead", true}},
+        1);
+    if (!items.ok()) return items.status();
+    if (items->empty()) return std::optional<Snapshot>();
+    const Json& item = items->front();
+    Result<std::uint64_t> revision = dynamo::get_n(item, "r");
+    if (!revision.ok()) return revision.status();
+    Result<std::string> state = dynamo::get_b_or_empty(item, "st");
+    if (!state.ok()) return state.status();
+    return std::optional<Snapshot>(
+        Snapshot{std::string(stream), std::string(view), view_version, *revision, std::move(state).value()});
+  }
+
+  Result<std::vector<StreamRevision>> list(std::string_view stream, std::string_view view,
+                                           std::uint32_t view_version) override {
+    if (closed_.load()) return closed_status();
+    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
+    Result<std::vector<Json>> items =
+        dynamo::query_items(client_,
+                            Json{{"TableName", table_},
+                                 {"KeyConditionExpression", "#k = :k"},
+                                 {"ExpressionAttributeValues", {{":k", attr_b(snapshot_key(stream, view, view_version))}}},
+                                 {"ProjectionExpression", "#r"},
+                                 {"ExpressionAttributeNames", names({"k", "r"})},
+                                 {"ConsistentRead", true}},
+                            0);
+    if (!items.ok()) return items.status();
+    std::vector<StreamRevision> revisions;
+    for (const Json& item : *items) {
+      Result<std::uint64_t> revision = dynamo::get_n(item, "r");
+      if (!revision.ok()) return revision.status();
+      revisions.push_back(*revision);
+    }
+    return revisions;
+  }
+
+  Status erase(std::string_view stream, std::string_view view, std::uint32_t view_version,
+               StreamRevision revision) override {
+    if (closed_.load()) return closed_status();
+    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
+    Result<Json> response = client_.call(
+        "DeleteItem",
+        Json{{"TableName", table_},
+             {"Key", {{"k", attr_b(snapshot_key(stream, view, view_version))}, {"r", attr_n(revision)}}}});
+    return response.status();
+  }
+
+ private:
+  DynamoClient& client_;
+  const std::string table_;
+  const std::atomic<bool>& closed_;
+};
+
+class DynamoCheckpoints final : public CheckpointStore {
+ public:
+  DynamoCheckpoints(std::unique_ptr<DynamoClient> client, const DynamoUri& uri)
+      : client_(std::move(client)), table_(uri.table("checkpoints")) {}
+
+  Result<std::optional<Position>> load(std::string_view name) override {
+    if (Status valid = validate_checkpoint_name(name); !valid.ok()) return valid;
+    Result<Json> response = client_->call(
+        "GetItem", Json{{"TableName", table_}, {"Key", {{"n", attr_s(name)}}}, {"ConsistentRead", true}});
+    if (!response.ok()) return response.status();
+    if (!response->contains("Item")) return std::optional<Position>();
+    Result<std::uint64_t> position = dynamo::get_n((*response)["Item"], "p");
+    if (!position.ok()) return position.status();
+    return std::optional<Position>(*position);
+  }
+
+  Status save(std::string_view name, Position position) override {
+    if (Status valid = validate_checkpoint_name(name); !valid.ok()) return valid;
+    return client_->call("PutItem", Json{{"TableName", table_}, {"Item", {{"n", attr_s(name)}, {"p", attr_n(position)}}}})
+        .status();
+  }
+
+ private:
+  std::unique_ptr<DynamoClient> client_;
+  const std::string table_;
+};
+
+class DynamoStore final : public EventStore {
+ public:
+  DynamoStore(const DynamoUri& uri, std::unique_ptr<DynamoClient> client, const DynamoStoreOptions& options,
+              std::optional<Position> last_position)
+      : limits_(options.store.limits),
+        uri_(uri),
+        client_(std::move(client)),
+        snapshots_(*client_, uri_, closed_),
+        known_last_(last_position),
+        writer_(dynamo::DynamoWriter::Options{client_.get(), uri_, [this](Position position) { committed(position); }}) {}
+
+  ~DynamoStore() override {
+    if (!closed_.load()) (void)close();
+  }
+
+  Result<AppendResult> append(std::string_view stream, ExpectedRevision expected,
+                              std::span<const EventData> input) override {
+    if (closed_.load()) return closed_status();
+    if (Status status = validate_append(stream, input, limits_); !status.ok()) return status;
+    if (Status status = check_item_sizes(input); !status.ok()) return status;
+    std::vector<TransactionPart> parts(1);
+    parts[0] = TransactionPart{std::string(stream), expected, with_assigned_ids(input)};
+    if (Status status = check_unique_ids(parts[0].events); !status.ok()) return status;
+    Result<TransactionResult> result = writer_.write(std::move(parts), /*single_append=*/true);
+    if (!result.ok()) return result.status();
+    const TransactionPartResult& part = result->parts[0];
+    return AppendResult{part.first_revision.value_or(0), part.last_revision.value_or(0), part.position};
+  }
+
+  Result<TransactionResult> commit(std::span<const TransactionPart> input) override {
+    if (closed_.load()) return closed_status();
+    std::vector<TransactionPart> parts(input.begin(), input.end());
+    for (TransactionPart& part : parts) part.events = with_assigned_ids(part.events);
+    if (Status status = validate_transaction(parts, limits_); !status.ok()) return status;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (Status status = check_item_sizes(parts[i].events); !status.ok()) return part_error(i, status);
+    }
+    return writer_.write(std::move(parts), /*single_append=*/false);
+  }
+
+  Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+    if (closed_.load()) return closed_status();
+    Result<std::optional<StreamRow>> row = read_stream_row(*client_, uri_, stream);
+    if (!row.ok()) return row.status();
+    const StreamState* state = *row ? &(*row)->state : nullptr;
+    if (Status status = check_readable(stream, state); !status.ok()) return status;
+    StreamPage page;
+    page.last_revision = *state->last_revision;
+    const std::optional<KeyRange> range = stream_read_range(*state, options);
+    if (!range) return page;
+    // Revisions up to the head read above are committed and never change,
+    // so the queries below see one consistent stream.
+    const bool forward = range->start <= range->stop;
+    std::vector<RecordedEvent> chunk;
+    std::uint64_t chunk_first = 0;
+    Status error;
+    const Timestamp now = now_timestamp();
+    page.next = walk_page(*range, options.limit, [&](std::uint64_t revision) {
+      if (!error.ok()) return false;
+      const bool in_chunk = !chunk.empty() && (forward ? revision >= chunk_first && revision < chunk_first + chunk.size()
+                                                       : revision <= chunk_first && chunk_first - revision < chunk.size());
+      if (!in_chunk) {
+        const std::uint64_t remaining = (forward ? range->stop - revision : revision - range->stop) + 1;
+        const std::uint64_t count = std::min<std::uint64_t>(std::max<std::uint64_t>(options.limit, 32),
+                                                            std::min<std::uint64_t>(remaining, 1000));
+        const std::uint64_t low = forward ? revision : revision - (count - 1);
+        Result<std::vector<Json>> items = dynamo::query_items(
+            *client_,
+            Json{{"TableName", uri_.table("events")},
+                 {"KeyConditionExpression", "#s = :s AND #r BETWEEN :lo AND :hi"},
+                 {"ExpressionAttributeNames", names({"s", "r"})},
+                 {"ExpressionAttributeValues", {{":s", attr_s(stream)}, {":lo", attr_n(low)}, {":hi", attr_n(low + count - 1)}}},
+                 {"ScanIndexForward", forward},
+                 {"ConsistentRead", true}},
+            count);
+        if (!items.ok()) {
+          error = items.status();
+          return false;
+        }
+        chunk.clear();
+        for (const Json& item : *items) {
+          Result<RecordedEvent> event = dynamo::decode_event_item(item);
+          if (!event.ok()) {
+            error = event.status();
+            return false;
+          }
+          chunk.push_back(std::move(event).value());
+        }
+        if (chunk.size() != count) {
+          error = Status::corruption("stream " + std::string(stream) + " lacks events between revisions " +
+                                     std::to_string(low) + " and " + std::to_string(low + count - 1));
+          return false;
+        }
+        chunk_first = revision;
+      }
+      const RecordedEvent& event = chunk[forward ? revision - chunk_first : chunk_first - revision];
+      if (!state->visible(revision, event.recorded_at, now)) return false;
+      page.events.push_back(event);
+      return true;
+    });
+    if (!error.ok()) return error;
+    return page;
+  }
+
+  Result<AllPage> read_all(const AllReadOptions& options) override {
+    if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+    if (closed_.load()) return closed_status();
+    Result<dynamo::Head> head = dynamo::read_head(*client_, uri_);
+    if (!head.ok()) return head.status();
+    AllPage page;
+    if (!head->last_position) return page;
+    const Position last = *head->last_position;
+    const bool forward = options.direction == Direction::forward;
+    const EventFilter& filter = options.filter;
+    // Takes an event into the page; false once the page is full.
+    const auto take = [&](const RecordedEvent& event) {
+      if (filter.matches(event)) page.events.push_back(event);
+      return page.events.size() < options.limit;
+    };
+    if (forward) {
+      const Position from = options.from.value_or(0);
+      if (from > last) return page;
+      Status status = walk_forward(from, last, [&](const LogItem& log) {
+        for (const RecordedEvent& event : log.events) {
+          if (event.position < from || event.position > last) continue;
+          if (!take(event)) return false;
+        }
+        return true;
+      });
+      if (!status.ok()) return status;
+      if (page.events.size() == options.limit && page.events.back().position < last) {
+        page.next = page.events.back().position + 1;
+      }
+    } else {
+      const Position from = std::min(options.from.value_or(last), last);
+      Status status = walk_backward(from, [&](const LogItem& log) {
+        for (auto it = log.events.rbegin(); it != log.events.rend(); ++it) {
+          if (it->position > from) continue;
+          if (!take(*it)) return false;
+        }
+        return true;
+      });
+      if (!status.ok()) return status;
+      if (page.events.size() == options.limit && page.events.back().position > 0) {
+        page.next = page.events.back().position - 1;
+      }
+    }
+    return page;
+  }
+
+  Result<StreamInfo> stream_info(std::string_view stream) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    if (closed_.load()) return closed_status();
+    Result<std::optional<StreamRow>> row = read_stream_row(*client_, uri_, stream);
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return Status::not_found("stream " + std::string(stream) + " was never written");
+    }
+    const StreamState& state = (*row)->state;
+    return StreamInfo{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned, state.metadata};
+  }
+
+  Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    return change_stream(stream, [&](StreamState& state) -> Status {
+      if (state.tombstoned) return Status::stream_deleted("stream " + std::string(stream) + " is tombstoned");
+      state.metadata = metadata;
+      return Status();
+    });
+  }
+
+  Status delete_stream(std::string_view stream, ExpectedRevision expected) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    return change_stream(stream, [&](StreamState& state) -> Status {
+      if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
+      if (!state.exists()) return Status::not_found("stream " + std::string(stream) + " does not exist");
+      state.soft_deleted = true;
+      state.visible_from = state.next_revision();
+      return Status();
+    });
+  }
+
+  Status tombstone_stream(std::string_view stream, ExpectedRevision expected) override {
+    if (Status status = validate_stream_name(stream); !status.ok()) return status;
+    return change_stream(stream, [&](StreamState& state) -> Status {
+      if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
+      state.tombstoned = true;
+      state.soft_deleted = false;
+      state.visible_from = state.next_revision();
+      return Status();
+    });
+  }
+
+  Result<std::vector<std::string>> list_streams(std::string_view prefix, std::string_view after,
+                                                std::size_t limit) override {
+    if (closed_.load()) return closed_status();
+    std::vector<std::string> out;
+    if (limit == 0) return out;
+    Json request{{"TableName", uri_.table("streams")}, {"ConsistentRead", true}};
+    // Start after `after`, or at `prefix` when that is later.
+    if (!prefix.empty() && std::string_view(after) < prefix) {
+      request["KeyConditionExpression"] = "#g = :g AND begins_with(#s, :p)";
+      request["ExpressionAttributeValues"] = Json{{":g", attr_s("s")}, {":p", attr_s(prefix)}};
+    } else if (!after.empty()) {
+      request["KeyConditionExpression"] = "#g = :g AND #s > :a";
+      request["ExpressionAttributeValues"] = Json{{":g", attr_s("s")}, {":a", attr_s(after)}};
+    } else {
+      request["KeyConditionExpression"] = "#g = :g";
+      request["ExpressionAttributeValues"] = Json{{":g", attr_s("s")}};
+    }
+    request["ExpressionAttributeNames"] =
+        request["KeyConditionExpression"].get<std::string>().find("#s") != std::string::npos ? names({"g", "s"})
+                                                                                             : names({"g"});
+    while (out.size() < limit) {
+      request["Limit"] = std::min<std::size_t>(std::max<std::size_t>(limit - out.size(), 16), 1000);
+      Result<Json> response = client_->call("Query", request);
+      if (!response.ok()) return response.status();
+      for (const Json& item : (*response)["Items"]) {
+        Result<std::string> name = dynamo::get_s(item, "s");
+        if (!name.ok()) return name.status();
+        if (!name->starts_with(prefix)) return out;  // past the prefix (keys are in byte order)
+        Result<StreamRow> row = dynamo::decode_stream_item(item);
+        if (!row.ok()) return row.status();
+        if (!row->state.exists()) continue;
+        out.push_back(std::move(name).value());
+        if (out.size() == limit) return out;
+      }
+      const auto next = response->find("LastEvaluatedKey");
+      if (next == response->end() || next->is_null()) break;
+      request["ExclusiveStartKey"] = *next;
+    }
+    return out;
+  }
+
+  Result<StoreStats> stats() override {
+    if (closed_.load()) return closed_status();
+    Result<dynamo::Head> head = dynamo::read_head(*client_, uri_);
+    if (!head.ok()) return head.status();
+    StoreStats stats;
+    stats.events = head->events;
+    stats.streams = head->streams;
+    stats.bytes = head->bytes;
+    stats.last_position = head->last_position;
+    return stats;
+  }
+
+  bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+    const auto satisfied = [&] { return known_last_ && (!after || *known_last_ > *after); };
+    std::unique_lock lock(commit_mutex_);
+    while (true) {
+      if (closed_.load()) return false;
+      if (satisfied()) return true;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return false;
+      const auto slice = std::min<std::chrono::steady_clock::duration>(deadline - now, uri_.poll);
+      if (commit_cv_.wait_for(lock, slice, [&] { return satisfied() || closed_.load(); })) continue;
+      // Nothing from this store object: ask the head item (other processes).
+      lock.unlock();
+      Result<dynamo::Head> head = closed_.load() ? Result<dynamo::Head>(closed_status())
+                                                 : dynamo::read_head(*client_, uri_);
+      lock.lock();
+      if (head.ok() && head->last_position && (!known_last_ || *head->last_position > *known_last_)) {
+        known_last_ = head->last_position;
+      }
+    }
+  }
+
+  SnapshotStore& snapshots() override { return snapshots_; }
+
+  Status close() override {
+    if (closed_.exchange(true)) return closed_status();
+    writer_.stop();
+    {
+      std::lock_guard lock(commit_mutex_);
+    }
+    commit_cv_.notify_all();
+    return Status();
+  }
+
+ private:
+  void committed(Position position) {
+    {
+      std::lock_guard lock(commit_mutex_);
+      if (!known_last_ || position > *known_last_) known_last_ = position;
+    }
+    commit_cv_.notify_all();
+  }
+
+  // too_large for an event DynamoDB cannot hold in one item.
+  static Status check_item_sizes(std::span<const EventData> events) {
+    for (const EventData& event : events) {
+      if (event_size(event) > dynamo::kMaxEventBytes) {
+        return Status::too_large("event of " + std::to_string(event_size(event)) +
+                                 " bytes: the dynamodb backend stores events of at most " +
+                                 std::to_string(dynamo::kMaxEventBytes) + " bytes (DynamoDB items hold 400 KB)");
+      }
+    }
+    return Status();
+  }
+
+  // The log item holding `position` (nullopt when none does: not committed).
+  Result<std::optional<LogItem>> log_item_at(Position position) {
+    const std::uint64_t bucket = dynamo::log_bucket(position);
+    for (std::uint64_t b = bucket;; --b) {
+      Result<Json> response = client_->call(
+          "Query", Json{{"TableName", uri_.table("log")},
+                        {"KeyConditionExpression", "#b = :b AND #p <= :p"},
+                        {"ExpressionAttributeNames", names({"b", "p"})},
+                        {"ExpressionAttributeValues", {{":b", attr_n(b)}, {":p", attr_n(position)}}},
+                        {"ScanIndexForward", false},
+                        {"Limit", 1},
+                        {"ConsistentRead", true}});
+      if (!response.ok()) return response.status();
+      const Json& items = (*response)["Items"];
+      if (!items.empty()) {
+        Result<LogItem> log = dynamo::decode_log_item(items[0]);
+        if (!log.ok()) return log.status();
+        if (log->next <= position) return std::optional<LogItem>();
+        return std::optional<LogItem>(std::move(log).value());
+      }
+      // The item holding `position` may have started in the bucket before.
+      if (b == 0 || b + 1 == bucket) return std::optional<LogItem>();
+    }
+  }
+
+  // Calls visit() for the log items from the one holding `from` on, in
+  // position order, while it returns true and the items start at or before
+  // `last`. Follows the chain (each item starts where the one before ended)
+  // and stops where it breaks.
+  Status walk_forward(Position from, Position last, const std::function<bool(const LogItem&)>& visit) {
+    Result<std::optional<LogItem>> first = log_item_at(from);
+    if (!first.ok()) return first.status();
+    if (!*first) return Status::corruption("dynamodb: the log has no item holding committed position " + std::to_string(from));
+    if (!visit(**first)) return Status();
+    Position expected = (*first)->next;
+    while (expected <= last) {
+      const std::uint64_t bucket = dynamo::log_bucket(expected);
+      Result<Json> response = client_->call(
+          "Query", Json{{"TableName", uri_.table("log")},
+                        {"KeyConditionExpression", "#b = :b AND #p >= :p"},
+                        {"ExpressionAttributeNames", names({"b", "p"})},
+                        {"ExpressionAttributeValues", {{":b", attr_n(bucket)}, {":p", attr_n(expected)}}},
+                        {"Limit", 32},
+                        {"ConsistentRead", true}});
+      if (!response.ok()) return response.status();
+      const Json& items = (*response)["Items"];
+      if (items.empty()) return Status();  // the chain ends here
+      for (const Json& item : items) {
+        Result<LogItem> log = dynamo::decode_log_item(item);
+        if (!log.ok()) return log.status();
+        if (log->first != expected) return Status();  // not committed yet
+        if (!visit(*log)) return Status();
+        expected = log->next;
+        if (expected > last) return Status();
+      }
+    }
+    return Status();
+  }
+
+  // Calls visit() for the log items from the one holding `from` down to
+  // position 0, while it returns true.
+  Status walk_backward(Position from, const std::function<bool(const LogItem&)>& visit) {
+    Result<std::optional<LogItem>> first = log_item_at(from);
+    if (!first.ok()) return first.status();
+    if (!*first) return Status::corruption("dynamodb: the log has no item holding committed position " + std::to_string(from));
+    if (!visit(**first)) return Status();
+    Position expected_next = (*first)->first;  // the item before ends here
+    while (expected_next > 0) {
+      const std::uint64_t bucket = dynamo::log_bucket(expected_next - 1);
+      bool found = false;
+      for (std::uint64_t b : {bucket, bucket == 0 ? bucket : bucket - 1}) {
+        Result<Json> response = client_->call(
+            "Query", Json{{"TableName", uri_.table("log")},
+                          {"KeyConditionExpression", "#b = :b AND #p < :p"},
+                          {"ExpressionAttributeNames", names({"b", "p"})},
+                          {"ExpressionAttributeValues", {{":b", attr_n(b)}, {":p", attr_n(expected_next)}}},
+                          {"ScanIndexForward", false},
+                          {"Limit", 32},
+                          {"ConsistentRead", true}});
+        if (!response.ok()) return response.status();
+        const Json& items = (*response)["Items"];
+        if (items.empty()) continue;
+        found = true;
+        for (const Json& item : items) {
+          Result<LogItem> log = dynamo::decode_log_item(item);
+          if (!log.ok()) return log.status();
+          if (log->next != expected_next) {
+            return Status::corruption("dynamodb: the log item at position " + std::to_string(log->first) +
+                                      " does not end where the next one starts (" + std::to_string(expected_next) + ")");
+          }
+          if (!visit(*log)) return Status();
+          expected_next = log->first;
+          if (expected_next == 0) return Status();
+        }
+        break;
+      }
+      if (!found) {
+        return Status::corruption("dynamodb: the log has no item ending at position " + std::to_string(expected_next));
+      }
+    }
+    return Status();
+  }
+
+  // Runs `change` on the stream's state and stores it with a conditional put
+  // (the item's version unchanged since it was read); reads again when
+  // another writer changed it meanwhile. These writes take no position.
+  template <typename Change>
+  Status change_stream(std::string_view stream, Change&& change) {
+    if (closed_.load()) return closed_status();
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      Result<std::optional<StreamRow>> read = read_stream_row(*client_, uri_, stream);
+      if (!read.ok()) return read.status();
+      StreamRow row = read->value_or(StreamRow{});
+      const std::uint64_t version_read = row.version;
+      if (Status status = change(row.state); !status.ok()) return status;
+      row.version = version_read + 1;
+      Json request{{"TableName", uri_.table("streams")}, {"Item", dynamo::encode_stream_item(stream, row)}};
+      if (version_read == 0) {
+        request["ConditionExpression"] = "attribute_not_exists(#s)";
+        request["ExpressionAttributeNames"] = names({"s"});
+      } else {
+        request["ConditionExpression"] = "#v = :v";
+        request["ExpressionAttributeNames"] = names({"v"});
+        request["ExpressionAttributeValues"] = Json{{":v", attr_n(version_read)}};
+      }
+      Result<aws::AwsResponse> response = client_->call_raw("PutItem", request);
+      if (!response.ok()) return response.status();
+      if (response->ok()) {
+        writer_.forget_stream(stream);
+        return Status();
+      }
+      if (response->error_type != "ConditionalCheckFailedException") return aws::error_status("PutItem", *response);
+    }
+    return Status::io_error("dynamodb: stream " + std::string(stream) +
+                            " kept changing while its metadata was written; nothing was changed");
+  }
+
+  const Limits limits_;
+  const DynamoUri uri_;
+  std::atomic<bool> closed_{false};
+  std::unique_ptr<DynamoClient> client_;
+  DynamoSnapshotStore snapshots_;
+  std::mutex commit_mutex_;
+  std::condition_variable commit_cv_;
+  std::optional<Position> known_last_;  // commit_mutex_
+  dynamo::DynamoWriter writer_;
+};
+
+Result<std::pair<DynamoUri, std::unique_ptr<DynamoClient>>> connect(std::string_view uri) {
+  Result<DynamoUri> parsed = dynamo::parse_dynamo_uri(uri);
+  if (!parsed.ok()) return parsed.status();
+  Result<std::unique_ptr<DynamoClient>> client = DynamoClient::open(*parsed);
+  if (!client.ok()) return client.status();
+  return std::make_pair(std::move(parsed).value(), std::move(client).value());
+}
+
+}  // namespace
+
+Result<DynamoMigrationResult> migrate_dynamodb_tables(std::string_view uri) {
+  auto connected = connect(uri);
+  if (!connected.ok()) return connected.status();
+  return dynamo::migrate(*connected->second, connected->first);
+}
+
+Status delete_dynamodb_tables(std::string_view uri) {
+  auto connected = connect(uri);
+  if (!connected.ok()) return connected.status();
+  return dynamo::delete_tables(*connected->second, connected->first);
+}
+
+Result<std::unique_ptr<CheckpointStore>> open_dynamodb_checkpoints(std::string_view uri) {
+  auto connected = connect(uri);
+  if (!connected.ok()) return connected.status();
+  Result<DynamoMigrationResult> migrated = dynamo::migrate(*connected->second, connected->first);
+  if (!migrated.ok()) return migrated.status();
+  return std::unique_ptr<CheckpointStore>(
+      std::make_unique<DynamoCheckpoints>(std::move(connected->second), connected->first));
+}
+
+Result<std::unique_ptr<EventStore>> open_dynamodb_store(std::string_view uri, const DynamoStoreOptions& options) {
+  auto connected = connect(uri);
+  if (!connected.ok()) return connected.status();
+  Result<DynamoMigrationResult> migrated = dynamo::migrate(*connected->second, connected->first);
+  if (!migrated.ok()) return migrated.status();
+  Result<dynamo::Head> head = dynamo::read_head(*connected->second, connected->first);
+  if (!head.ok()) return head.status();
+  return std::unique_ptr<EventStore>(std::make_unique<DynamoStore>(connected->first, std::move(connected->second),
+                                                                   options, head->last_position));
+}
+
+}  // namespace evsrc
