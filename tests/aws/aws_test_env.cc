@@ -70,7 +70,7 @@ void set_aws_test_credentials_if_unset() {
 
 std::string aws_test_env_help() {
   return "The DynamoDB and Kinesis tests need the local AWS servers (DynamoDB Local and kinesalite): run the tests with "
-         "ctest (the aws_servers fixture starts them), or start them by hand with\n"
+         "ctest (the test_services fixture starts them), or start them by hand with\n"
          "  tests/aws/aws_servers start /tmp/x\n"
          "  export EVSRC_TEST_AWS_DIR=/tmp/x\n"
          "(and tests/aws/aws_servers stop /tmp/x afterwards).";
@@ -79,6 +79,9 @@ std::string aws_test_env_help() {
 std::string aws_test_dir() {
   (void)credentials_set;
   const char* dir = std::getenv("EVSRC_TEST_AWS_DIR");
+#ifdef EVSRC_TEST_AWS_DIR_DEFAULT
+  if (dir == nullptr || *dir == '\0') dir = EVSRC_TEST_AWS_DIR_DEFAULT;  // the build tree's test_services fixture
+#endif
   if (dir == nullptr || *dir == '\0') fail("EVSRC_TEST_AWS_DIR is not set. " + aws_test_env_help());
   for (const char* file : {"dynamodb_endpoint", "kinesis_endpoint"}) {
     if (first_line(dir, file).empty()) {

@@ -14,6 +14,9 @@ namespace evsrc_test {
 std::string postgres_test_uri() {
   if (const char* uri = std::getenv("EVSRC_TEST_POSTGRES_URI"); uri != nullptr && *uri != '\0') return uri;
   const char* file = std::getenv("EVSRC_TEST_POSTGRES_URI_FILE");
+#ifdef EVSRC_TEST_POSTGRES_URI_FILE_DEFAULT
+  if (file == nullptr) file = EVSRC_TEST_POSTGRES_URI_FILE_DEFAULT;  // the build tree's test_services fixture
+#endif
   if (file == nullptr) return {};
   std::ifstream in(file);
   std::string uri;
@@ -22,7 +25,7 @@ std::string postgres_test_uri() {
 }
 
 std::string postgres_test_uri_help() {
-  return "no PostgreSQL test cluster: run the tests with ctest (the postgres_cluster fixture starts one), or start "
+  return "no PostgreSQL test cluster: run the tests with ctest (the test_services fixture starts one), or start "
          "one with tests/postgres/pg_cluster start DIR and set EVSRC_TEST_POSTGRES_URI to the URI it prints";
 }
 

@@ -1,5 +1,5 @@
 // The private PostgreSQL cluster of a test run (tests/postgres/pg_cluster,
-// started by the CTest fixture postgres_cluster), and fresh schemas in it so
+// started by the CTest fixture test_services), and fresh schemas in it so
 // every test gets an empty store of its own.
 #pragma once
 
