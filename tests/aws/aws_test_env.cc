@@ -69,7 +69,7 @@ void set_aws_test_credentials_if_unset() {
 }
 
 std::string aws_test_env_help() {
-  return "The DynamoDB and Kinesis tests need the local AWS servers (DynamoDB Local and kinesalite): run the tests with "
+  return "The DynamoDB and Kinesis tests need the local AWS servers (dynalite and kinesalite): run the tests with "
          "ctest (the test_services fixture starts them), or start them by hand with\n"
          "  tests/aws/aws_servers start /tmp/x\n"
          "  export EVSRC_TEST_AWS_DIR=/tmp/x\n"

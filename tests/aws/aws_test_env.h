@@ -1,5 +1,6 @@
-// The local AWS servers of a test run (tests/aws/aws_servers: DynamoDB Local
-// and kinesalite, started by the CTest fixture aws_servers), and fresh table
+// The local AWS servers of a test run (tests/aws/aws_servers: dynalite with
+// TransactWriteItems, and kinesalite, started by the CTest fixture
+// test_services), and fresh table
 // prefixes and stream names in them so every test gets an empty store of its
 // own.
 //
