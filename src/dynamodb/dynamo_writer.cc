@@ -19,7 +19,9 @@ constexpr std::size_t kGroupItems = kMaxTransactionItems - 3;
 constexpr std::size_t kGroupBytes = 1536 * 1024;
 // Event bytes of one log item (items hold at most 400 KB).
 constexpr std::size_t kLogItemBytes = 350 * 1024;
-constexpr int kMaxAttempts = 40;
+// A write contending with other processes for the head item retries (with
+// backoff) until this long has passed since its group started.
+constexpr auto kContentionDeadline = std::chrono::seconds(30);
 // Stream heads the writer keeps; the cache starts over beyond this.
 constexpr std::size_t kMaxCachedStreams = 100'000;
 
@@ -83,6 +85,22 @@ void add_version_condition(Json& operation, std::uint64_t version_read) {
     operation["ExpressionAttributeNames"] = names({"v"});
     operation["ExpressionAttributeValues"] = Json{{":v", attr_n(version_read)}};
   }
+}
+
+// The indexes of the items whose condition failed in a cancelled
+// transaction; nullopt when the response does not list its reasons.
+std::optional<std::vector<std::size_t>> failed_conditions(const aws::AwsResponse& response) {
+  const Json body = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("CancellationReasons") ||
+      !body["CancellationReasons"].is_array()) {
+    return std::nullopt;
+  }
+  std::vector<std::size_t> failed;
+  const Json& reasons = body["CancellationReasons"];
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (reasons[i].is_object() && reasons[i].value("Code", "") == "ConditionalCheckFailed") failed.push_back(i);
+  }
+  return failed;
 }
 
 void backoff(int attempt) {
@@ -167,10 +185,11 @@ void DynamoWriter::run() {
   }
 }
 
-Status DynamoWriter::refresh(const std::vector<Pending*>& group, bool fresh, std::map<Uuid, RecordedEvent>& recorded) {
+Status DynamoWriter::refresh(const std::vector<Pending*>& group, bool fresh, bool reread_head,
+                             std::map<Uuid, RecordedEvent>& recorded) {
   DynamoClient& client = *options_.client;
   const DynamoUri& uri = options_.uri;
-  bool need_head = fresh;
+  bool need_head = fresh || reread_head;
   std::set<std::string, std::less<>> wanted;
   {
     std::lock_guard lock(cache_mutex_);
@@ -254,16 +273,19 @@ void DynamoWriter::commit_group(std::vector<Pending*>& group) {
     finish(group, outcomes);
   };
   bool fresh = false;
+  bool reread_head = false;
   std::string last_failure;
+  const auto deadline = std::chrono::steady_clock::now() + kContentionDeadline;
   for (int attempt = 1;; ++attempt) {
-    if (attempt > kMaxAttempts) {
-      fail_all(Status::io_error("dynamodb: gave up after " + std::to_string(kMaxAttempts) +
-                                " attempts of a write (other writers kept changing the same items; last: " +
-                                last_failure + "); nothing was written"));
+    if (attempt > 1 && std::chrono::steady_clock::now() > deadline) {
+      fail_all(Status::io_error("dynamodb: gave up a write after " + std::to_string(attempt - 1) + " attempts in " +
+                                std::to_string(kContentionDeadline.count()) +
+                                " s: other writers kept changing the same items (last: " + last_failure +
+                                "); nothing was written"));
       return;
     }
     GroupLookup lookup;
-    if (Status status = refresh(group, fresh, lookup.recorded_events); !status.ok()) {
+    if (Status status = refresh(group, fresh, reread_head, lookup.recorded_events); !status.ok()) {
       fail_all(status);
       return;
     }
@@ -464,7 +486,15 @@ void DynamoWriter::commit_group(std::vector<Pending*>& group) {
                               message.find("ProvisionedThroughputExceeded") != std::string::npos)) ||
                             type == "TransactionConflictException" || type == "TransactionInProgressException";
     if (contention) {
-      fresh = true;
+      // Only the head's condition failed: another process committed, the
+      // streams of this group are as cached; read the head again. Otherwise
+      // read everything again.
+      const std::optional<std::vector<std::size_t>> failed = failed_conditions(*response);
+      if (failed && failed->size() == 1 && failed->front() == 0 && !fresh) {
+        reread_head = true;
+      } else {
+        fresh = true;
+      }
       backoff(attempt);
       continue;
     }

@@ -17,8 +17,9 @@
 // writer's cache of stream heads and the head item: one request per group in
 // the steady state. When a condition fails (another process wrote, an event
 // id is already recorded), the writer re-reads the head, the streams and the
-// group's ids (strongly consistent) and decides again. A refusal or a replay
-// is only ever answered from such fresh reads.
+// group's ids (strongly consistent) and decides again — only the head when
+// only its condition failed. A refusal or a replay is only ever answered from
+// such fresh reads. Contention is retried with backoff for up to 30 s.
 //
 // TransactWriteItems takes at most 100 items: a group is cut before it would
 // need more, and a single write that needs more fails with too_large (at
@@ -81,9 +82,11 @@ class DynamoWriter {
   struct Attempt;
   void run();
   void commit_group(std::vector<Pending*>& group);
-  // Reads the head and the group's streams (all when `fresh`, else those not
-  // cached) and, when `fresh`, the events recorded under the group's ids.
-  Status refresh(const std::vector<Pending*>& group, bool fresh, std::map<Uuid, RecordedEvent>& recorded);
+  // Reads the head (when `fresh`, `reread_head` or not cached) and the
+  // group's streams (all when `fresh`, else those not cached) and, when
+  // `fresh`, the events recorded under the group's ids.
+  Status refresh(const std::vector<Pending*>& group, bool fresh, bool reread_head,
+                 std::map<Uuid, RecordedEvent>& recorded);
   void finish(std::vector<Pending*>& group, std::vector<std::optional<Result<TransactionResult>>>& outcomes);
 
   const Options options_;

@@ -97,8 +97,8 @@ class FileCheckpointStore final : public CheckpointStore {
     const std::string path = file_of(name);
     // Unique per save, so concurrent saves of different names (or of one
     // name, last rename wins) never share a temporary file.
-    const std::string temporary = (directory_ / ("." + std::string(name) + ".tmp." + std::to_string(::getpid()) +
-                                                 "." + std::to_string(counter_.fetch_add(1))))
+    const std::string temporary = (directory_ / ("." + std::string(name) + ".tmp." + std::to_string(::getpid()) + "." +
+                                                 std::to_string(counter_.fetch_add(1))))
                                       .string();
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return io_failure("cannot create", temporary, errno);

@@ -8,8 +8,9 @@
 // and listens on 127.0.0.1:N (N = 0, the default: a free port the kernel
 // picks; this is the endpoint the clients use), then writes the port it got to
 // FILE (atomically: FILE.tmp, then rename). --path DIR keeps the tables in a
-// LevelDB under DIR (they survive a kill and a restart); without it they live
-// in memory and die with the process. Tables become ACTIVE at once.
+// LevelDB under DIR (they survive a kill and a restart, and a transaction a
+// kill interrupted is undone at the next start: see journalFile); without it
+// they live in memory and die with the process. Tables become ACTIVE at once.
 //
 // How requests are handled:
 //   - Every request goes through ONE queue: the server handles one request at
@@ -61,7 +62,7 @@
 // (dynalite only checks that an Authorization header is there).
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { crc32 } from 'node:zlib';
 import { parseArgs } from 'node:util';
@@ -265,6 +266,34 @@ function singleItemRequest({ kind, op }, key) {
   throw new Error(`unknown operation ${kind}`);
 }
 
+// With --path, the undo journal of the transaction under way: a kill in the
+// middle of one would leave its operations half done in the LevelDB. The
+// journal (the keys and old items, written before the first operation and
+// removed after the last one or after its undo) lets the next start undo
+// them, so that a transaction is all or nothing across a kill too, as on
+// DynamoDB.
+const journalFile = args.path ? `${args.path}.transaction-journal.json` : undefined;
+
+function writeJournal(operations) {
+  if (!journalFile) return;
+  const entries = operations.map(({ op, key, oldItem }) => ({ table: op.TableName, key, oldItem: oldItem ?? null }));
+  writeFileSync(`${journalFile}.tmp`, JSON.stringify(entries));
+  renameSync(`${journalFile}.tmp`, journalFile);
+}
+
+function clearJournal() {
+  if (journalFile) rmSync(journalFile, { force: true });
+}
+
+// At start: undoes the transaction a kill interrupted, if any.
+async function undoInterruptedTransaction() {
+  if (!journalFile || !existsSync(journalFile)) return;
+  const entries = JSON.parse(readFileSync(journalFile, 'utf8'));
+  for (const { table, key, oldItem } of [...entries].reverse()) await restore(table, key, oldItem ?? undefined);
+  clearJournal();
+  console.log(`dynamodb_server: undid a transaction of ${entries.length} operations that a kill interrupted`);
+}
+
 // Puts an item back the way it was before the transaction.
 async function restore(table, key, oldItem) {
   const { status, data } = oldItem
@@ -360,6 +389,7 @@ async function transactWriteItems(request, rawBody) {
 
   // The items as they are before the transaction.
   await readOldItems(operations);
+  writeJournal(operations);
 
   // Every operation, with its condition; a ConditionCheck's item goes back
   // at once (it must not change). Operations on distinct items commute, so
@@ -381,6 +411,7 @@ async function transactWriteItems(request, rawBody) {
 
   const failed = operations.some((operation) => operation.conditionFailed || operation.error);
   if (!failed) {
+    clearJournal();
     if (token !== undefined) tokens.set(token, { hash, expires: now + TOKEN_TTL_MS });
     return {};
   }
@@ -389,6 +420,7 @@ async function transactWriteItems(request, rawBody) {
   for (const operation of [...operations].reverse()) {
     if (operation.applied) await restore(operation.op.TableName, operation.key, operation.oldItem);
   }
+  clearJournal();
   const invalid = operations.find((operation) => operation.error);
   if (invalid) throw fromDynalite(invalid.error);
   const reasons = operations.map((operation) => {
@@ -540,8 +572,13 @@ function fatal(error) {
 internal.on('error', fatal);
 outer.on('error', fatal);
 
-internal.listen(0, '127.0.0.1', () => {
+internal.listen(0, '127.0.0.1', async () => {
   internalPort = internal.address().port;
+  try {
+    await undoInterruptedTransaction();
+  } catch (error) {
+    fatal(error);
+  }
   outer.listen(port, '127.0.0.1', () => {
     const actual = outer.address().port;
     const file = args['port-file'];

@@ -92,4 +92,10 @@ std::vector<std::string> check_followed_history(std::span<const AcknowledgedEven
   return problems;
 }
 
+std::string joined_problems(const std::vector<std::string>& problems) {
+  std::string text;
+  for (const std::string& problem : problems) text += "\n  " + problem;
+  return text;
+}
+
 }  // namespace evsrc_test

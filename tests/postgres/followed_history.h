@@ -38,4 +38,8 @@ std::vector<std::string> check_followed_history(std::span<const AcknowledgedEven
                                                 std::span<const evsrc::RecordedEvent> seen,
                                                 std::size_t max_problems = 20);
 
+// `problems` one per line, each on a new indented line: empty when there are
+// none, so that EXPECT_EQ(joined_problems(...), "") prints them all.
+std::string joined_problems(const std::vector<std::string>& problems);
+
 }  // namespace evsrc_test

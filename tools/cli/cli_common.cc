@@ -84,7 +84,7 @@ CLI::App* add_command(CLI::App& app, const std::string& name, const std::string&
   command->footer(
       "Global options, before or after the sub-command:\n"
       "  --store URI   file:<directory> (the embedded engine, created when absent; default file:./evsrc-data), "
-      "memory: or postgres://user@host/db?schema=NAME\n"
+      "memory:, postgres://user@host/db?schema=NAME or dynamodb://REGION/TABLE_PREFIX[?endpoint=URL]\n"
       "  --server URL  run against an evsrcd server (http://HOST:PORT) instead of --store (env EVSRC_SERVER)\n"
       "  --key KEY     API key sent to the server as a bearer token (env EVSRC_API_KEY)");
   return command;

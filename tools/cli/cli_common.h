@@ -70,6 +70,7 @@ void register_admin_commands(CLI::App& app, CommandContext& context);  // stream
 void register_verify_command(CLI::App& app, CommandContext& context);
 void register_keys_command(CLI::App& app, CommandContext& context);  // keys add|list|revoke
 void register_migrate_command(CLI::App& app, CommandContext& context);  // the schema of a postgres:// store
+void register_forward_command(CLI::App& app, CommandContext& context);  // evsrc forward kinesis
 
 }  // namespace evsrc::cli
 
@@ -81,4 +82,5 @@ void register_toolkit_bench_command(CLI::App& app, cli::CommandContext& context)
 void register_server_bench_command(CLI::App& app, cli::CommandContext& context);
 // Defined in bench/postgres_bench.cc: evsrc bench-postgres.
 void register_postgres_bench_command(CLI::App& app, cli::CommandContext& context);
+void register_dynamodb_bench_command(CLI::App& app, cli::CommandContext& context);
 }  // namespace evsrc::bench

@@ -19,8 +19,9 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 error, 2 bad input, 3 wrong expected revision.",
       "evsrc"};
   app.add_option("--store", context.store_uri,
-                 "Store URI: file:<directory> (the embedded engine, created when absent), memory: or "
-                 "postgres://user@host/db?schema=NAME (PostgreSQL; see evsrc migrate)")
+                 "Store URI: file:<directory> (the embedded engine, created when absent), memory:, "
+                 "postgres://user@host/db?schema=NAME (PostgreSQL) or dynamodb://REGION/TABLE_PREFIX[?endpoint=URL] "
+                 "(DynamoDB; see evsrc migrate)")
       ->capture_default_str();
   app.add_option("--server", context.server_url,
                  "Run against an evsrcd server (http://HOST:PORT) instead of --store; same output")
@@ -35,10 +36,12 @@ int main(int argc, char** argv) {
   register_verify_command(app, context);
   register_keys_command(app, context);
   register_migrate_command(app, context);
+  register_forward_command(app, context);
   evsrc::bench::register_bench_command(app, context);
   evsrc::bench::register_toolkit_bench_command(app, context);
   evsrc::bench::register_server_bench_command(app, context);
   evsrc::bench::register_postgres_bench_command(app, context);
+  evsrc::bench::register_dynamodb_bench_command(app, context);
 
   try {
     app.parse(argc, argv);

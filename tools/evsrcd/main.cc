@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
       "Every option can also be set in the --config file (TOML/INI: `listen = \"0.0.0.0:2113\"`).",
       "evsrcd"};
   app.set_config("--config", "", "Read options from this TOML/INI file (command-line flags win)");
-  app.add_option("--store", store_uri, "Store URI: file:<directory> (the embedded engine), memory: or postgres://user@host/db?schema=NAME")
+  app.add_option("--store", store_uri,
+                 "Store URI: file:<directory> (the embedded engine), memory:, postgres://user@host/db?schema=NAME or "
+                 "dynamodb://REGION/TABLE_PREFIX[?endpoint=URL]")
       ->capture_default_str();
   app.add_option("--listen", options.listen, "HOST:PORT to listen on (port 0 picks a free port)")
       ->capture_default_str();
