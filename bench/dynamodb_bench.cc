@@ -10,6 +10,9 @@
 // alternating order per run:
 //   append-1   1 client, 1 event per append, own stream
 //   append-1   16 clients sharing one store object (the backend group-commits)
+//   append-1   the 1-client figure against a bare TransactWriteItems of the
+//              5 items such an append writes: the server's floor for a
+//              commit with a global order (the ratio is evsrc's own cost)
 //   $all read  catch-up read of everything written (baseline: a Scan)
 //   forward    the forwarder publishing everything written to Kinesis
 //              (baseline: PutRecords of the same events, 500 per request)
@@ -139,6 +142,21 @@ class Baseline {
     }
   }
 
+  // One TransactWriteItems of `items` conditional puts (new keys), each
+  // holding `event`: what a commit of one event costs the server at least.
+  Status transact(std::uint64_t call, std::size_t items, const EventData& event) {
+    DynamoJson operations = DynamoJson::array();
+    for (std::size_t i = 0; i < items; ++i) {
+      DynamoJson item{{"s", attr_s("raw-" + std::to_string(call))}, {"r", attr_n(i)}, {"d", attr_b(event.data)}};
+      operations.push_back({{"Put",
+                             {{"TableName", table_},
+                              {"Item", std::move(item)},
+                              {"ConditionExpression", "attribute_not_exists(#r)"},
+                              {"ExpressionAttributeNames", {{"#r", "r"}}}}}});
+    }
+    return client_->call("TransactWriteItems", DynamoJson{{"TransactItems", std::move(operations)}}).status();
+  }
+
   std::uint64_t requests_sent() const { return client_->requests_sent(); }
 
  private:
@@ -180,6 +198,25 @@ class Run {
       row.description = std::to_string(clients) + (clients == 1 ? " client" : " clients") +
                         ", 1 event per append" + (clients == 1 ? "" : ", one shared store");
       if (Status status = compare_appends(row, clients); !status.ok()) return status;
+      rows.push_back(std::move(row));
+    }
+    if (!bench_interrupted.load() && !rows.empty()) {
+      // The same single-client appends against the server's floor for them:
+      // a bare TransactWriteItems of as many items as one such append writes
+      // (head, log, event, id, stream).
+      Row row = rows.front();
+      row.workload = "append-1";
+      row.description = "1 client, vs a bare 5-item TransactWriteItems";
+      progress(row.workload + ", " + row.description);
+      auto next = std::make_shared<std::uint64_t>(0);
+      auto result = run_append_clients(1, 1, args_.event_bytes, budget_, [&](std::size_t) {
+        return Result<AppendCall>(
+            AppendCall([this, next] { return baseline_->transact((*next)++ + 1000000 * index_, 5, event_); }));
+      });
+      if (!result.ok()) return result.status();
+      row.baseline = std::move(result).value();
+      row.baseline_requests_per_event = 1;
+      progress("  baseline: " + rate_text(row.baseline));
       rows.push_back(std::move(row));
     }
     if (!bench_interrupted.load()) {

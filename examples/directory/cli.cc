@@ -13,6 +13,7 @@
 
 #include "directory/cli_output.h"
 #include "directory/commands.h"
+#include "directory/kinesis_consumer.h"
 #include "directory/rfc3339.h"
 #include "directory/session.h"
 
@@ -37,6 +38,7 @@ struct Arguments {
   std::optional<std::string> at_time;
   std::optional<std::string> at_revision;  // parsed by parse_revision
   std::string revision;
+  KinesisConsumerArguments kinesis;
 };
 
 // What the chosen command does once the session is open.
@@ -271,6 +273,23 @@ class CommandRegistry {
     add("rebuild",
         "Build the next version of the read models from the event log beside the serving one, switch, drop the old",
         [](Session& s, Printer& p) { return run_rebuild(s, p); });
+
+    sub = add("consume-kinesis",
+              "Keep the read models' *_kinesis tables in sync from a Kinesis stream that `evsrc forward kinesis` "
+              "fills (exactly once; needs --read-models); one JSON progress line per batch; until SIGINT/SIGTERM",
+              [&a](Session& s, Printer& p) { return run_consume_kinesis(s, p, a.kinesis); });
+    sub->add_option("--stream", a.kinesis.stream, "Kinesis stream name")->required();
+    sub->add_option("--endpoint", a.kinesis.endpoint,
+                    "Kinesis endpoint URL (e.g. http://127.0.0.1:4567 for kinesalite); default AWS's of --region");
+    sub->add_option("--region", a.kinesis.region, "AWS region")->capture_default_str();
+    sub->add_option("--name", a.kinesis.name, "Consumer name (its progress rows in the database)")
+        ->capture_default_str();
+    sub->add_option("--limit", a.kinesis.limit, "Records per GetRecords request (1..10000)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10000));
+    sub->add_option("--poll-ms", a.kinesis.poll_ms, "Pause after a round with no records, in milliseconds")
+        ->capture_default_str();
+    sub->add_flag("--once", a.kinesis.once, "Read every shard to its end, then exit");
   }
 
  private:
@@ -306,7 +325,8 @@ int run_directory_cli(int argc, char** argv) {
       "Prints people-readable text, or one JSON object per line with --json.\n"
       "Exit codes: 0 ok, 1 error, 2 bad input, 3 rejected (username taken, conflict, deleted user), 4 not found.",
       "evsrc-directory"};
-  app.add_option("--store", options.store_uri, "Store URI: file:<directory>, memory: or postgres://...")->capture_default_str();
+  app.add_option("--store", options.store_uri, "Store URI: file:<directory>, memory:, postgres://... or dynamodb://...")
+      ->capture_default_str();
   app.add_option("--actor", options.actor, "Who is acting, recorded with every event (default $USER, else cli)");
   app.add_option("--read-models", options.read_models,
                  "Where the read models live: a SQLite file, or postgres://user@host:port/db?schema=NAME "

@@ -13,6 +13,7 @@
 //   create-group GID NAME                add-member GID ID
 //   remove-member GID ID                 members GID
 //   rebuild
+//   consume-kinesis --stream NAME [--endpoint URL] ... (kinesis_consumer.h)
 // Global options are accepted before or after the command. Output and exit
 // codes: cli_output.h.
 #pragma once

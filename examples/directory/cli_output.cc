@@ -155,6 +155,11 @@ void Printer::rebuild_step(const RebuildStep& step) {
                     names(directory_tables(step.projection, step.old_suffix)) + "\n");
 }
 
+void Printer::progress(const Json& value) {
+  line(value);
+  std::fflush(stdout);
+}
+
 int Printer::error(const Status& status) {
   std::fflush(stdout);
   if (json_) {

@@ -9,6 +9,8 @@
 //                   "actor"[, "revertedTo"]}
 //   rebuild step   {"projection","from","to","tables":[serving now],"dropped":[old tables],
 //                   "position": the new build's checkpoint or null}
+//   consumer progress (always JSON, see kinesis_consumer.h)
+//                  {"stream","read","applied","duplicates","gaps","backfilled",...}
 //   error (stderr) {"error":"<code name>","message"}
 #pragma once
 
@@ -44,6 +46,9 @@ class Printer {
   void history_entry(const HistoryEntry<UserState>& entry);
   void rebuild_step(const RebuildStep& step);
   void text(const std::string& line);  // human mode only
+  // One JSON line whatever the mode, flushed at once: the progress of a
+  // long-running command, read by scripts while it runs.
+  void progress(const nlohmann::ordered_json& value);
 
   // Writes the error (stderr) and returns its exit code.
   int error(const Status& status);

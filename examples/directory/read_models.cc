@@ -120,6 +120,22 @@ Result<std::unique_ptr<DirectoryReadModels>> DirectoryReadModels::open(EventStor
   return std::unique_ptr<DirectoryReadModels>(new DirectoryReadModels(std::move(*database)));
 }
 
+Result<std::unique_ptr<SqlSession>> open_read_model_session(const std::string& location) {
+  if (is_postgres_uri(location)) {
+    Result<PostgresUri> uri = parse_postgres_uri(location);
+    if (!uri.ok()) return uri.status();
+    PostgresConnectOptions connect;
+    connect.schema = uri->schema;
+    connect.statement_timeout = uri->statement_timeout;
+    Result<std::unique_ptr<PostgresSqlSession>> session = PostgresSqlSession::connect(uri->libpq_uri, connect);
+    if (!session.ok()) return session.status();
+    return std::unique_ptr<SqlSession>(std::move(*session));
+  }
+  Result<SqliteDatabase> db = SqliteDatabase::open(location);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<SqlSession>(std::make_unique<SqliteSqlSession>(std::move(*db)));
+}
+
 Status DirectoryReadModels::catch_up() { return models_.catch_up(); }
 void DirectoryReadModels::start() { models_.start(); }
 void DirectoryReadModels::stop() { models_.stop(); }

@@ -100,7 +100,7 @@ class DirectoryReadModels {
   // The version of `projection` that serves queries.
   Result<std::uint32_t> serving_version(std::string_view projection);
 
- // What depends on the database (its projection types and connections),
+  // What depends on the database (its projection types and connections),
   // filled by open().
   struct Database {
     std::unique_ptr<SqlReadModels> models;
@@ -118,5 +118,12 @@ class DirectoryReadModels {
   Database database_;
   SqlReadModels& models_;
 };
+
+// A new connection to the read models' database at `location` (as open()
+// takes it: a postgres:// URI whose schema, created when absent, comes first
+// on the search_path, else a SQLite file, created when absent), with no table
+// of its own: for programs that keep tables beside the registry's builds
+// (e.g. a Kinesis consumer's, kinesis_consumer.h).
+Result<std::unique_ptr<SqlSession>> open_read_model_session(const std::string& location);
 
 }  // namespace evsrc::directory

@@ -37,6 +37,10 @@ class Session {
   DirectoryService& service() { return *service_; }
   // The read models, opened on first use and caught up to the store's head.
   Result<DirectoryReadModels*> caught_up_read_models();
+  // Where the read models live (the default above when --read-models was
+  // not given); temporary: a file of this session's own, deleted by close().
+  const std::string& read_models_location() const { return read_models_path_; }
+  bool read_models_temporary() const { return temporary_read_models_; }
   // Closes the read models and the store; reports a failing close.
   Status close();
 
