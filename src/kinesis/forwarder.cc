@@ -37,14 +37,7 @@ struct KinesisForwarder::Impl {
 
   // Sleeps `duration` in short slices; false when stop() came meanwhile.
   bool sleep_unless_stopped(std::chrono::milliseconds duration) const {
-    const auto deadline = std::chrono::steady_clock::now() + duration;
-    while (!stopped()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return true;
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(20)));
-    }
-    return false;
+    return evsrc::sleep_unless_stopped(stop_requested, duration);
   }
 
   template <class F>

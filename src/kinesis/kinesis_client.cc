@@ -1,6 +1,7 @@
 // KinesisClient over AwsJsonClient (Kinesis_20131202, JSON 1.1).
 #include "kinesis/kinesis_client.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -235,6 +236,17 @@ Result<std::vector<std::string>> list_kinesis_shards(const KinesisEndpoint& endp
   auto client = make_kinesis_client(endpoint);
   if (!client.ok()) return client.status();
   return (*client)->list_shards(endpoint.stream);
+}
+
+bool sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return true;
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(deadline - now, std::chrono::milliseconds(20)));
+  }
+  return false;
 }
 
 }  // namespace evsrc

@@ -6,6 +6,7 @@
 // Thread-safety: implementations may be called from one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -84,5 +85,9 @@ inline constexpr std::size_t kKinesisMaxPartitionKeyBytes = 256;
 // most 256 bytes (Kinesis's limit), else a prefix plus a hash of the whole
 // name (deterministic, so a stream always maps to one shard).
 std::string kinesis_partition_key(std::string_view stream);
+
+// Sleeps `duration` in short slices (20 ms) so that a stop() from another
+// thread or a signal handler is seen soon; false when `stop` was set.
+bool sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds duration);
 
 }  // namespace evsrc

@@ -9,6 +9,7 @@
 
 #include "core/append_rules.h"
 #include "core/read_paging.h"
+#include "core/stream_changes.h"
 #include "core/stream_state.h"
 #include "evsrc/postgres.h"
 #include "evsrc/postgres_connection.h"
@@ -202,33 +203,17 @@ class PostgresStore final : public EventStore {
 
   Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override {
     if (Status status = validate_stream_name(stream); !status.ok()) return status;
-    return change_stream(stream, [&](StreamState& state) -> Status {
-      if (state.tombstoned) return Status::stream_deleted("stream " + std::string(stream) + " is tombstoned");
-      state.metadata = metadata;
-      return Status();
-    });
+    return change_stream(stream, [&](StreamState& state) { return change_stream_metadata(stream, state, metadata); });
   }
 
   Status delete_stream(std::string_view stream, ExpectedRevision expected) override {
     if (Status status = validate_stream_name(stream); !status.ok()) return status;
-    return change_stream(stream, [&](StreamState& state) -> Status {
-      if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
-      if (!state.exists()) return Status::not_found("stream " + std::string(stream) + " does not exist");
-      state.soft_deleted = true;
-      state.visible_from = state.next_revision();
-      return Status();
-    });
+    return change_stream(stream, [&](StreamState& state) { return soft_delete_stream(stream, state, expected); });
   }
 
   Status tombstone_stream(std::string_view stream, ExpectedRevision expected) override {
     if (Status status = validate_stream_name(stream); !status.ok()) return status;
-    return change_stream(stream, [&](StreamState& state) -> Status {
-      if (Status status = check_expected_revision(stream, state, expected); !status.ok()) return status;
-      state.tombstoned = true;
-      state.soft_deleted = false;
-      state.visible_from = state.next_revision();
-      return Status();
-    });
+    return change_stream(stream, [&](StreamState& state) { return tombstone_stream_state(stream, state, expected); });
   }
 
   Result<std::vector<std::string>> list_streams(std::string_view prefix, std::string_view after,
