@@ -134,7 +134,14 @@ DynamoClient::~DynamoClient() {
 }
 
 Result<aws::AwsResponse> DynamoClient::call_raw(std::string_view operation, const Json& request) {
-  return client_.call(operation, request.dump());
+  std::string body;
+  try {
+    body = request.dump();
+  } catch (const Json::exception&) {
+    return Status::invalid_argument("dynamodb: " + std::string(operation) +
+                                    ": the request holds text that is not valid UTF-8");
+  }
+  return client_.call(operation, body);
 }
 
 Result<Json> DynamoClient::call(std::string_view operation, const Json& request) {

@@ -98,7 +98,8 @@ std::optional<std::vector<std::size_t>> failed_conditions(const aws::AwsResponse
   std::vector<std::size_t> failed;
   const Json& reasons = body["CancellationReasons"];
   for (std::size_t i = 0; i < reasons.size(); ++i) {
-    if (reasons[i].is_object() && reasons[i].value("Code", "") == "ConditionalCheckFailed") failed.push_back(i);
+    if (!reasons[i].is_object() || !reasons[i].contains("Code") || !reasons[i]["Code"].is_string()) continue;
+    if (reasons[i]["Code"].get<std::string>() == "ConditionalCheckFailed") failed.push_back(i);
   }
   return failed;
 }
@@ -229,12 +230,17 @@ Status DynamoWriter::refresh(const std::vector<Pending*>& group, bool fresh, boo
   }
   if (!fresh) return Status();
   // The events already recorded under the group's ids.
-  std::vector<Json> id_keys;
+  // Each id once: BatchGetItem refuses duplicate keys (a retried write may
+  // share a group with its first attempt).
+  std::set<Uuid> ids_wanted;
   for (const Pending* pending : group) {
     for (const TransactionPart& part : pending->parts) {
-      for (const EventData& event : part.events) id_keys.push_back(Json{{"id", attr_s(event.id.to_string())}});
+      for (const EventData& event : part.events) ids_wanted.insert(event.id);
     }
   }
+  std::vector<Json> id_keys;
+  id_keys.reserve(ids_wanted.size());
+  for (const Uuid& id : ids_wanted) id_keys.push_back(Json{{"id", attr_s(id.to_string())}});
   if (id_keys.empty()) return Status();
   Result<std::vector<Json>> ids = batch_get(client, uri.table("ids"), id_keys);
   if (!ids.ok()) return ids.status();
@@ -290,13 +296,22 @@ void DynamoWriter::commit_group(std::vector<Pending*>& group) {
       return;
     }
     Head head;
+    bool forgotten = false;  // forget_stream() ran between refresh() and here
     {
       std::lock_guard lock(cache_mutex_);
       head = *head_;
       for (const Pending* pending : group) {
-        for (const TransactionPart& part : pending->parts) lookup.rows[part.stream] = streams_[part.stream];
+        for (const TransactionPart& part : pending->parts) {
+          const auto cached = streams_.find(part.stream);
+          if (cached == streams_.end()) {
+            forgotten = true;
+          } else {
+            lookup.rows[part.stream] = cached->second;
+          }
+        }
       }
     }
+    if (forgotten) continue;  // read it again
     std::map<std::string, std::uint64_t, std::less<>> versions_read;
     for (const auto& [name, row] : lookup.rows) versions_read[name] = row.version;
 

@@ -4,12 +4,14 @@
 // and tombstones are conditional puts of the stream's item; reads are
 // strongly consistent and read $all as the chain of log items, which the
 // head condition makes a prefix of the position order.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/append_rules.h"
 #include "core/read_paging.h"
@@ -35,6 +37,15 @@ using dynamo::LogItem;
 using dynamo::StreamRow;
 
 Status closed_status() { return Status::closed("store is closed"); }
+
+// How often a read asks again for items that a committed head or stream head
+// says exist but that are not visible yet (DynamoDB's reads see a
+// transaction's items one by one), sleeping 10, 20, 40 ms in between.
+constexpr int kVisibilityRetries = 3;
+
+// What the events of one write may take of a TransactWriteItems (4 MB), the
+// rest being keys, names and the head and stream items.
+constexpr std::size_t kMaxTransactionBytes = 3'500'000;
 
 Json names(std::initializer_list<const char*> attributes) {
   Json out = Json::object();
@@ -197,6 +208,7 @@ class DynamoStore final : public EventStore {
     std::vector<TransactionPart> parts(1);
     parts[0] = TransactionPart{std::string(stream), expected, with_assigned_ids(input)};
     if (Status status = check_unique_ids(parts[0].events); !status.ok()) return status;
+    if (Status status = check_transaction_size(parts); !status.ok()) return status;
     Result<TransactionResult> result = writer_.write(std::move(parts), /*single_append=*/true);
     if (!result.ok()) return result.status();
     const TransactionPartResult& part = result->parts[0];
@@ -211,6 +223,7 @@ class DynamoStore final : public EventStore {
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (Status status = check_item_sizes(parts[i].events); !status.ok()) return part_error(i, status);
     }
+    if (Status status = check_transaction_size(parts); !status.ok()) return status;
     return writer_.write(std::move(parts), /*single_append=*/false);
   }
 
@@ -242,32 +255,39 @@ class DynamoStore final : public EventStore {
         const std::uint64_t count = std::min<std::uint64_t>(std::max<std::uint64_t>(options.limit, 32),
                                                             std::min<std::uint64_t>(remaining, 1000));
         const std::uint64_t low = forward ? revision : revision - (count - 1);
-        Result<std::vector<Json>> items = dynamo::query_items(
-            *client_,
-            Json{{"TableName", uri_.table("events")},
-                 {"KeyConditionExpression", "#s = :s AND #r BETWEEN :lo AND :hi"},
-                 {"ExpressionAttributeNames", names({"s", "r"})},
-                 {"ExpressionAttributeValues", {{":s", attr_s(stream)}, {":lo", attr_n(low)}, {":hi", attr_n(low + count - 1)}}},
-                 {"ScanIndexForward", forward},
-                 {"ConsistentRead", true}},
-            count);
-        if (!items.ok()) {
-          error = items.status();
-          return false;
-        }
-        chunk.clear();
-        for (const Json& item : *items) {
-          Result<RecordedEvent> event = dynamo::decode_event_item(item);
-          if (!event.ok()) {
-            error = event.status();
+        // The stream's head says these revisions are committed; while some
+        // are not visible yet (read-committed per item), ask again.
+        for (int attempt = 0;; ++attempt) {
+          Result<std::vector<Json>> items = dynamo::query_items(
+              *client_,
+              Json{{"TableName", uri_.table("events")},
+                   {"KeyConditionExpression", "#s = :s AND #r BETWEEN :lo AND :hi"},
+                   {"ExpressionAttributeNames", names({"s", "r"})},
+                   {"ExpressionAttributeValues",
+                    {{":s", attr_s(stream)}, {":lo", attr_n(low)}, {":hi", attr_n(low + count - 1)}}},
+                   {"ScanIndexForward", forward},
+                   {"ConsistentRead", true}},
+              count);
+          if (!items.ok()) {
+            error = items.status();
             return false;
           }
-          chunk.push_back(std::move(event).value());
-        }
-        if (chunk.size() != count) {
-          error = Status::corruption("stream " + std::string(stream) + " lacks events between revisions " +
-                                     std::to_string(low) + " and " + std::to_string(low + count - 1));
-          return false;
+          chunk.clear();
+          for (const Json& item : *items) {
+            Result<RecordedEvent> event = dynamo::decode_event_item(item);
+            if (!event.ok()) {
+              error = event.status();
+              return false;
+            }
+            chunk.push_back(std::move(event).value());
+          }
+          if (chunk.size() == count) break;
+          if (attempt == kVisibilityRetries) {
+            error = Status::corruption("stream " + std::string(stream) + " lacks events between revisions " +
+                                       std::to_string(low) + " and " + std::to_string(low + count - 1));
+            return false;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
         }
         chunk_first = revision;
       }
@@ -298,16 +318,22 @@ class DynamoStore final : public EventStore {
     if (forward) {
       const Position from = options.from.value_or(0);
       if (from > last) return page;
-      Status status = walk_forward(from, last, [&](const LogItem& log) {
+      Result<std::optional<Position>> unseen = walk_forward(from, last, [&](const LogItem& log) {
         for (const RecordedEvent& event : log.events) {
           if (event.position < from || event.position > last) continue;
           if (!take(event)) return false;
         }
         return true;
       });
-      if (!status.ok()) return status;
+      if (!unseen.ok()) return unseen.status();
       if (page.events.size() == options.limit && page.events.back().position < last) {
         page.next = page.events.back().position + 1;
+      } else if (*unseen && page.events.size() < options.limit) {
+        // The head says positions up to `last` are committed, but the log
+        // items from `unseen` on are not visible to this read yet (DynamoDB's
+        // reads are read-committed per item, not per transaction): the page
+        // is not the end, and the next one starts there.
+        page.next = **unseen;
       }
     } else {
       const Position from = std::min(options.from.value_or(last), last);
@@ -407,7 +433,9 @@ class DynamoStore final : public EventStore {
   }
 
   bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override {
-    const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::clamp(timeout, std::chrono::milliseconds(0),
+                                                      std::chrono::milliseconds(std::chrono::hours(24)));
     const auto satisfied = [&] { return known_last_ && (!after || *known_last_ > *after); };
     std::unique_lock lock(commit_mutex_);
     while (true) {
@@ -449,6 +477,21 @@ class DynamoStore final : public EventStore {
     commit_cv_.notify_all();
   }
 
+  // too_large for a write whose events a TransactWriteItems cannot hold:
+  // 4 MB, with each event stored twice (its item and the log).
+  static Status check_transaction_size(std::span<const TransactionPart> parts) {
+    std::size_t bytes = 0;
+    for (const TransactionPart& part : parts) {
+      for (const EventData& event : part.events) bytes += 2 * (event_size(event) + 256);
+    }
+    if (bytes > kMaxTransactionBytes) {
+      return Status::too_large("a write of " + std::to_string(bytes / 2) +
+                               " bytes of events: the dynamodb backend commits a write in one TransactWriteItems, which "
+                               "holds 4 MB, and stores each event twice (at most about 1.7 MB of events per write)");
+    }
+    return Status();
+  }
+
   // too_large for an event DynamoDB cannot hold in one item.
   static Status check_item_sizes(std::span<const EventData> events) {
     for (const EventData& event : events) {
@@ -461,7 +504,8 @@ class DynamoStore final : public EventStore {
     return Status();
   }
 
-  // The log item holding `position` (nullopt when none does: not committed).
+  // The log item holding `position` (nullopt when none does: not committed,
+  // or not visible yet).
   Result<std::optional<LogItem>> log_item_at(Position position) {
     const std::uint64_t bucket = dynamo::log_bucket(position);
     for (std::uint64_t b = bucket;; --b) {
@@ -486,16 +530,31 @@ class DynamoStore final : public EventStore {
     }
   }
 
+  // The log item holding `position`, which the head says is committed: asked
+  // again a few times (with short sleeps) while it is not visible yet;
+  // nullopt when it still is not.
+  Result<std::optional<LogItem>> committed_log_item_at(Position position) {
+    for (int attempt = 0;; ++attempt) {
+      Result<std::optional<LogItem>> log = log_item_at(position);
+      if (!log.ok() || *log || attempt == kVisibilityRetries) return log;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+    }
+  }
+
   // Calls visit() for the log items from the one holding `from` on, in
   // position order, while it returns true and the items start at or before
-  // `last`. Follows the chain (each item starts where the one before ended)
-  // and stops where it breaks.
-  Status walk_forward(Position from, Position last, const std::function<bool(const LogItem&)>& visit) {
-    Result<std::optional<LogItem>> first = log_item_at(from);
+  // `last` (the head, read before: everything up to it is committed).
+  // Follows the chain (each item starts where the one before ended). Returns
+  // the position where the chain stopped before `last` — committed but not
+  // visible to this read even after asking again — or nullopt.
+  Result<std::optional<Position>> walk_forward(Position from, Position last,
+                                               const std::function<bool(const LogItem&)>& visit) {
+    Result<std::optional<LogItem>> first = committed_log_item_at(from);
     if (!first.ok()) return first.status();
-    if (!*first) return Status::corruption("dynamodb: the log has no item holding committed position " + std::to_string(from));
-    if (!visit(**first)) return Status();
+    if (!*first) return std::optional<Position>(from);
+    if (!visit(**first)) return std::optional<Position>();
     Position expected = (*first)->next;
+    int retries = 0;
     while (expected <= last) {
       const std::uint64_t bucket = dynamo::log_bucket(expected);
       Result<Json> response = client_->call(
@@ -506,60 +565,49 @@ class DynamoStore final : public EventStore {
                         {"Limit", 32},
                         {"ConsistentRead", true}});
       if (!response.ok()) return response.status();
-      const Json& items = (*response)["Items"];
-      if (items.empty()) return Status();  // the chain ends here
-      for (const Json& item : items) {
+      bool progressed = false;
+      for (const Json& item : (*response)["Items"]) {
         Result<LogItem> log = dynamo::decode_log_item(item);
         if (!log.ok()) return log.status();
-        if (log->first != expected) return Status();  // not committed yet
-        if (!visit(*log)) return Status();
+        if (log->first != expected) break;  // the chain breaks: not visible yet
+        progressed = true;
+        if (!visit(*log)) return std::optional<Position>();
         expected = log->next;
-        if (expected > last) return Status();
+        if (expected > last) return std::optional<Position>();
       }
+      if (progressed) {
+        retries = 0;
+        continue;
+      }
+      if (retries == kVisibilityRetries) return std::optional<Position>(expected);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 << retries++));
     }
-    return Status();
+    return std::optional<Position>();
   }
 
   // Calls visit() for the log items from the one holding `from` down to
-  // position 0, while it returns true.
+  // position 0, while it returns true. REQUIRES: `from` <= the head read
+  // before (committed).
   Status walk_backward(Position from, const std::function<bool(const LogItem&)>& visit) {
-    Result<std::optional<LogItem>> first = log_item_at(from);
+    const auto not_visible = [](Position position) {
+      return Status::io_error("dynamodb: committed position " + std::to_string(position) +
+                              " is not visible to reads yet; read again");
+    };
+    Result<std::optional<LogItem>> first = committed_log_item_at(from);
     if (!first.ok()) return first.status();
-    if (!*first) return Status::corruption("dynamodb: the log has no item holding committed position " + std::to_string(from));
+    if (!*first) return not_visible(from);
     if (!visit(**first)) return Status();
     Position expected_next = (*first)->first;  // the item before ends here
     while (expected_next > 0) {
-      const std::uint64_t bucket = dynamo::log_bucket(expected_next - 1);
-      bool found = false;
-      for (std::uint64_t b : {bucket, bucket == 0 ? bucket : bucket - 1}) {
-        Result<Json> response = client_->call(
-            "Query", Json{{"TableName", uri_.table("log")},
-                          {"KeyConditionExpression", "#b = :b AND #p < :p"},
-                          {"ExpressionAttributeNames", names({"b", "p"})},
-                          {"ExpressionAttributeValues", {{":b", attr_n(b)}, {":p", attr_n(expected_next)}}},
-                          {"ScanIndexForward", false},
-                          {"Limit", 32},
-                          {"ConsistentRead", true}});
-        if (!response.ok()) return response.status();
-        const Json& items = (*response)["Items"];
-        if (items.empty()) continue;
-        found = true;
-        for (const Json& item : items) {
-          Result<LogItem> log = dynamo::decode_log_item(item);
-          if (!log.ok()) return log.status();
-          if (log->next != expected_next) {
-            return Status::corruption("dynamodb: the log item at position " + std::to_string(log->first) +
-                                      " does not end where the next one starts (" + std::to_string(expected_next) + ")");
-          }
-          if (!visit(*log)) return Status();
-          expected_next = log->first;
-          if (expected_next == 0) return Status();
-        }
-        break;
+      Result<std::optional<LogItem>> previous = committed_log_item_at(expected_next - 1);
+      if (!previous.ok()) return previous.status();
+      if (!*previous) return not_visible(expected_next - 1);
+      if ((*previous)->next != expected_next) {
+        return Status::corruption("dynamodb: the log item at position " + std::to_string((*previous)->first) +
+                                  " does not end where the next one starts (" + std::to_string(expected_next) + ")");
       }
-      if (!found) {
-        return Status::corruption("dynamodb: the log has no item ending at position " + std::to_string(expected_next));
-      }
+      if (!visit(**previous)) return Status();
+      expected_next = (*previous)->first;
     }
     return Status();
   }
@@ -577,7 +625,12 @@ class DynamoStore final : public EventStore {
       const std::uint64_t version_read = row.version;
       if (Status status = change(row.state); !status.ok()) return status;
       row.version = version_read + 1;
-      Json request{{"TableName", uri_.table("streams")}, {"Item", dynamo::encode_stream_item(stream, row)}};
+      // A token of this change: if the put took effect but its answer was
+      // lost, the client's retry fails its condition, and the token tells.
+      const std::string token = Uuid::random().to_string();
+      Json item = dynamo::encode_stream_item(stream, row);
+      item["tk"] = attr_s(token);
+      Json request{{"TableName", uri_.table("streams")}, {"Item", std::move(item)}};
       if (version_read == 0) {
         request["ConditionExpression"] = "attribute_not_exists(#s)";
         request["ExpressionAttributeNames"] = names({"s"});
@@ -593,6 +646,17 @@ class DynamoStore final : public EventStore {
         return Status();
       }
       if (response->error_type != "ConditionalCheckFailedException") return aws::error_status("PutItem", *response);
+      Result<Json> current = client_->call("GetItem", Json{{"TableName", uri_.table("streams")},
+                                                         {"Key", dynamo::stream_key(stream)},
+                                                         {"ConsistentRead", true}});
+      if (!current.ok()) return current.status();
+      if (current->contains("Item")) {
+        Result<std::string> stored = dynamo::get_s((*current)["Item"], "tk");
+        if (stored.ok() && *stored == token) {  // ours took effect; its answer was lost
+          writer_.forget_stream(stream);
+          return Status();
+        }
+      }
     }
     return Status::io_error("dynamodb: stream " + std::string(stream) +
                             " kept changing while its metadata was written; nothing was changed");
