@@ -55,22 +55,26 @@ Result<std::string> table_status(DynamoClient& client, const std::string& name) 
 
 Json head_key() { return Json{{"k", attr_s("head")}}; }
 
+Result<int> recorded_version(DynamoClient& client, const DynamoUri& uri) {
+  Result<aws::AwsResponse> response = client.call_raw(
+      "GetItem", Json{{"TableName", uri.table("meta")}, {"Key", {{"k", attr_s("schema")}}}, {"ConsistentRead", true}});
+  if (!response.ok()) return response.status();
+  if (response->error_type == "ResourceNotFoundException") return 0;
+  if (!response->ok()) return aws::error_status("GetItem (schema)", *response);
+  Result<Json> body = aws::parse_response("GetItem", *response);
+  if (!body.ok()) return body.status();
+  if (!body->contains("Item")) return 0;
+  Result<std::uint64_t> version = get_n((*body)["Item"], "version");
+  if (!version.ok()) return version.status();
+  return static_cast<int>(*version);
+}
+
 Result<DynamoMigrationResult> migrate(DynamoClient& client, const DynamoUri& uri) {
   DynamoMigrationResult result;
   const std::string meta = uri.table("meta");
-  // The recorded version, when the meta table exists.
-  Result<std::string> meta_status = table_status(client, meta);
-  if (!meta_status.ok()) return meta_status.status();
-  if (!meta_status->empty()) {
-    Result<Json> schema = client.call(
-        "GetItem", Json{{"TableName", meta}, {"Key", {{"k", attr_s("schema")}}}, {"ConsistentRead", true}});
-    if (!schema.ok()) return schema.status();
-    if (schema->contains("Item")) {
-      Result<std::uint64_t> version = get_n((*schema)["Item"], "version");
-      if (!version.ok()) return version.status();
-      result.version_before = static_cast<int>(*version);
-    }
-  }
+  Result<int> recorded = recorded_version(client, uri);
+  if (!recorded.ok()) return recorded.status();
+  result.version_before = *recorded;
   if (result.version_before > kDynamoSchemaVersion) {
     return Status::corruption("the DynamoDB tables " + uri.prefix + "_* have layout version " +
                               std::to_string(result.version_before) + ", newer than this evsrc understands (" +

@@ -15,6 +15,11 @@ inline constexpr const char* kTables[] = {"meta", "events", "log", "streams", "i
 // is recorded.
 Result<DynamoMigrationResult> migrate(DynamoClient& client, const DynamoUri& uri);
 
+// The layout version recorded in the meta table; 0 when there is none (no
+// tables, or a migration that has not finished). It is recorded last, after
+// every table is ACTIVE: a current version means the tables are ready.
+Result<int> recorded_version(DynamoClient& client, const DynamoUri& uri);
+
 // Deletes every table of the store (missing ones are skipped).
 Status delete_tables(DynamoClient& client, const DynamoUri& uri);
 

@@ -681,6 +681,15 @@ Result<std::pair<DynamoUri, std::unique_ptr<DynamoClient>>> connect(std::string_
   return std::make_pair(std::move(parsed).value(), std::move(client).value());
 }
 
+// One request when the tables are current (every CLI call opens a store);
+// otherwise creates what is missing.
+Status ensure_tables(DynamoClient& client, const DynamoUri& uri) {
+  Result<int> version = dynamo::recorded_version(client, uri);
+  if (!version.ok()) return version.status();
+  if (*version == kDynamoSchemaVersion) return Status();
+  return dynamo::migrate(client, uri).status();
+}
+
 }  // namespace
 
 Result<DynamoMigrationResult> migrate_dynamodb_tables(std::string_view uri) {
@@ -698,8 +707,7 @@ Status delete_dynamodb_tables(std::string_view uri) {
 Result<std::unique_ptr<CheckpointStore>> open_dynamodb_checkpoints(std::string_view uri) {
   auto connected = connect(uri);
   if (!connected.ok()) return connected.status();
-  Result<DynamoMigrationResult> migrated = dynamo::migrate(*connected->second, connected->first);
-  if (!migrated.ok()) return migrated.status();
+  if (Status status = ensure_tables(*connected->second, connected->first); !status.ok()) return status;
   return std::unique_ptr<CheckpointStore>(
       std::make_unique<DynamoCheckpoints>(std::move(connected->second), connected->first));
 }
@@ -707,8 +715,7 @@ Result<std::unique_ptr<CheckpointStore>> open_dynamodb_checkpoints(std::string_v
 Result<std::unique_ptr<EventStore>> open_dynamodb_store(std::string_view uri, const DynamoStoreOptions& options) {
   auto connected = connect(uri);
   if (!connected.ok()) return connected.status();
-  Result<DynamoMigrationResult> migrated = dynamo::migrate(*connected->second, connected->first);
-  if (!migrated.ok()) return migrated.status();
+  if (Status status = ensure_tables(*connected->second, connected->first); !status.ok()) return status;
   Result<dynamo::Head> head = dynamo::read_head(*connected->second, connected->first);
   if (!head.ok()) return head.status();
   return std::unique_ptr<EventStore>(std::make_unique<DynamoStore>(connected->first, std::move(connected->second),
