@@ -33,7 +33,8 @@ using namespace evsrc;  // NOLINT(google-build-using-namespace): test-only short
 // store contending for the head item: on the test server (some 50 to 90
 // transactions a second) a run takes some 35 s and ~30 requests per
 // acknowledged call. (With a 40-attempt limit 4-5 of the 320 calls gave up;
-// the writer now retries contention for up to 30 s, and none do.)
+// the writer now retries contention for up to 30 s: none did in the plain
+// build, 2 of 320 under AddressSanitizer in CI — tolerated below, checked.)
 constexpr int kWriters = 16;
 constexpr int kCallsPerWriter = 20;
 
@@ -64,6 +65,15 @@ TEST_F(DynamoNoSkipTest, FollowersOfAllSeeEveryCommittedEventOnceWhileStoresCont
   NoSkipWorkloadOptions options;
   options.writers = kWriters;
   options.calls_per_writer = kCallsPerWriter;
+  // Under heavy contention (16 stores, a slow test server, sanitizers) a
+  // write may lose the head item for 30 s and give up — with io_error saying
+  // nothing was written, which the oracle then checks (none of its events may
+  // ever be seen). A few are tolerated; many would mean the retry is broken.
+  options.refused_without_writing = [](const Status& status) {
+    return status.code() == ErrorCode::io_error &&
+           status.message().find("nothing was written") != std::string::npos &&
+           status.message().find("gave up") != std::string::npos;
+  };
   const std::uint64_t requests_before = dynamodb_requests_sent();
   const auto started = std::chrono::steady_clock::now();
   const NoSkipFigures figures = run_no_skip_workload([this](std::optional<int>) { return open(); }, options);
@@ -75,6 +85,8 @@ TEST_F(DynamoNoSkipTest, FollowersOfAllSeeEveryCommittedEventOnceWhileStoresCont
   RecordProperty("acknowledged_calls", figures.acknowledged_calls);
   RecordProperty("conflicts_retried", figures.conflicts_retried);
   RecordProperty("unexpected_failures", figures.unexpected_failures);
+  RecordProperty("gave_up_under_contention", figures.refused_calls);
+  EXPECT_LE(figures.refused_calls, kWriters * kCallsPerWriter / 20) << "more than 5% of the calls gave up";
   RecordProperty("writing_ms", static_cast<int>(figures.writing_time.count()));
   RecordProperty("dynamodb_requests", static_cast<int>(requests));
   for (std::size_t i = 0; i < figures.seen_while_writing.size(); ++i) {
@@ -83,10 +95,10 @@ TEST_F(DynamoNoSkipTest, FollowersOfAllSeeEveryCommittedEventOnceWhileStoresCont
   }
   std::printf(
       "no-skip on dynamodb: %d writers x %d calls: %d calls (%d events) acknowledged, %d unexpected "
-      "failures, %d expectation conflicts retried; writing %lld ms, all %lld ms; %llu DynamoDB requests "
+      "failures, %d gave up under contention (nothing written), %d expectation conflicts retried; writing %lld ms, all %lld ms; %llu DynamoDB requests "
       "(followers' included)\n",
       kWriters, kCallsPerWriter, figures.acknowledged_calls, figures.acknowledged_events, figures.unexpected_failures,
-      figures.conflicts_retried, static_cast<long long>(figures.writing_time.count()),
+      figures.refused_calls, figures.conflicts_retried, static_cast<long long>(figures.writing_time.count()),
       static_cast<long long>(elapsed.count()), static_cast<unsigned long long>(requests));
 }
 

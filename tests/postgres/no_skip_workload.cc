@@ -38,6 +38,7 @@ std::vector<EventData> make_events(int writer, int call, int count) {
 struct WriterLog {
   std::vector<AcknowledgedEvent> acknowledged;
   std::vector<std::string> unexpected;
+  int refused = 0;  // failures the options say wrote nothing
   int calls = 0;
   int conflicts = 0;
   std::optional<Position> last_position;
@@ -55,6 +56,17 @@ void record(WriterLog& log, std::uint64_t call, const std::string& stream, Strea
     log.acknowledged.push_back(std::move(event));
   }
   log.last_position = std::max(log.last_position.value_or(0), position);
+}
+
+// A failed call: refused (counted; the oracle then checks that none of its
+// events shows up) when the options say such a failure writes nothing, else
+// unexpected.
+void failed(WriterLog& log, const NoSkipWorkloadOptions& options, const std::string& what, const Status& status) {
+  if (options.refused_without_writing && options.refused_without_writing(status)) {
+    ++log.refused;
+  } else {
+    log.unexpected.push_back(what + ": " + status.to_string());
+  }
 }
 
 ExpectedRevision expectation(std::optional<StreamRevision> head) {
@@ -87,7 +99,11 @@ void run_writer(EventStore& store, int writer, const NoSkipWorkloadOptions& opti
           ++log.calls;
           break;
         }
-        if (result.status().code() != ErrorCode::wrong_expected_revision || attempt == options.max_conflicts_per_call) {
+        if (result.status().code() != ErrorCode::wrong_expected_revision) {
+          failed(log, options, stream, result.status());
+          break;
+        }
+        if (attempt == options.max_conflicts_per_call) {
           log.unexpected.push_back(stream + ": " + result.status().to_string());
           break;
         }
@@ -98,7 +114,7 @@ void run_writer(EventStore& store, int writer, const NoSkipWorkloadOptions& opti
       const std::string stream = "anyone-" + std::to_string(random() % any_streams);
       Result<AppendResult> result = store.append(stream, ExpectedRevision::any(), events);
       if (!result.ok()) {
-        log.unexpected.push_back(stream + ": " + result.status().to_string());
+        failed(log, options, stream, result.status());
         continue;
       }
       record(log, call_id, stream, result->first_revision, events, result->position);
@@ -106,7 +122,7 @@ void run_writer(EventStore& store, int writer, const NoSkipWorkloadOptions& opti
     } else if (kind < 8) {
       Result<AppendResult> result = store.append(own, expectation(believed_head[own]), events);
       if (!result.ok()) {
-        log.unexpected.push_back(own + ": " + result.status().to_string());
+        failed(log, options, own, result.status());
         continue;
       }
       record(log, call_id, own, result->first_revision, events, result->position);
@@ -128,7 +144,7 @@ void run_writer(EventStore& store, int writer, const NoSkipWorkloadOptions& opti
       parts[2].events = second;
       Result<TransactionResult> result = store.commit(parts);
       if (!result.ok()) {
-        log.unexpected.push_back("transaction: " + result.status().to_string());
+        failed(log, options, "transaction", result.status());
         continue;
       }
       if (result->parts.size() != 3 || !result->parts[1].first_revision || !result->parts[2].first_revision) {
@@ -248,6 +264,7 @@ void run(const NoSkipStoreOpener& open, const NoSkipWorkloadOptions& options, No
     figures.acknowledged_calls += logs[writer].calls;
     figures.conflicts_retried += logs[writer].conflicts;
     figures.unexpected_failures += static_cast<int>(logs[writer].unexpected.size());
+    figures.refused_calls += logs[writer].refused;
     last = std::max(last, logs[writer].last_position.value_or(0));
   }
   figures.acknowledged_events = static_cast<int>(acknowledged.size());

@@ -34,6 +34,11 @@ struct NoSkipWorkloadOptions {
   // fails the test (a follower that skipped an event never catches up to the
   // count it owes, but does reach the last position).
   std::chrono::milliseconds follow_deadline = std::chrono::minutes(3);
+  // Failures a backend reports as having written nothing (e.g. DynamoDB
+  // giving up a write after 30 s of contention): counted in refused_calls
+  // instead of failing the run; the oracle checks that none of their events
+  // is ever seen. Default: none.
+  std::function<bool(const evsrc::Status&)> refused_without_writing;
 };
 
 // Opens a new store object on the store under test: for writer `writer`
@@ -47,6 +52,7 @@ struct NoSkipFigures {
   int acknowledged_calls = 0;
   int conflicts_retried = 0;
   int unexpected_failures = 0;
+  int refused_calls = 0;  // see NoSkipWorkloadOptions::refused_without_writing
   std::vector<std::size_t> seen_while_writing;  // per follower: followed live
   std::chrono::milliseconds writing_time{0};    // from the writers' start to the last one's end
 };
