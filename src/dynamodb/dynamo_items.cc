@@ -33,6 +33,12 @@ std::uint64_t micros_of(Timestamp time) { return static_cast<std::uint64_t>(time
 
 }  // namespace
 
+Json attribute_names(std::initializer_list<const char*> names) {
+  Json out = Json::object();
+  for (const char* name : names) out[std::string("#") + name] = name;
+  return out;
+}
+
 Json attr_s(std::string_view text) { return Json{{"S", std::string(text)}}; }
 Json attr_n(std::uint64_t number) { return Json{{"N", std::to_string(number)}}; }
 Json attr_n_signed(std::int64_t number) { return Json{{"N", std::to_string(number)}}; }

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,10 @@ using Json = nlohmann::json;
 
 inline constexpr int kLogBucketBits = 16;
 inline std::uint64_t log_bucket(Position position) { return position >> kLogBucketBits; }
+
+// {"#a": "a", ...}: ExpressionAttributeNames for `names` (every name an
+// expression uses goes through one: some, like "by", are reserved words).
+Json attribute_names(std::initializer_list<const char*> names);
 
 // Attribute values.
 Json attr_s(std::string_view text);

@@ -61,11 +61,7 @@ class GroupLookup final : public WriteLookup {
   const StreamState absent_{};
 };
 
-Json names(std::initializer_list<const char*> attributes) {
-  Json out = Json::object();
-  for (const char* name : attributes) out[std::string("#") + name] = name;
-  return out;
-}
+Json names(std::initializer_list<const char*> attributes) { return attribute_names(attributes); }
 
 Json put(const std::string& table, Json item, const char* absent_key) {
   return Json{{"Put",

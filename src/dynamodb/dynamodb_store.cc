@@ -20,6 +20,7 @@
 #include "core/stream_state.h"
 #include "dynamodb/dynamo_client.h"
 #include "dynamodb/dynamo_requests.h"
+#include "dynamodb/dynamo_side_stores.h"
 #include "dynamodb/dynamo_tables.h"
 #include "dynamodb/dynamo_writer.h"
 #include "evsrc/dynamodb.h"
@@ -47,11 +48,7 @@ constexpr int kVisibilityRetries = 3;
 // rest being keys, names and the head and stream items.
 constexpr std::size_t kMaxTransactionBytes = 3'500'000;
 
-Json names(std::initializer_list<const char*> attributes) {
-  Json out = Json::object();
-  for (const char* name : attributes) out[std::string("#") + name] = name;
-  return out;
-}
+Json names(std::initializer_list<const char*> attributes) { return dynamo::attribute_names(attributes); }
 
 // The stream's item; nullopt when it has none.
 Result<std::optional<StreamRow>> read_stream_row(DynamoClient& client, const DynamoUri& uri, std::string_view stream) {
@@ -64,126 +61,6 @@ Result<std::optional<StreamRow>> read_stream_row(DynamoClient& client, const Dyn
   if (!row.ok()) return row.status();
   return std::optional<StreamRow>(std::move(row).value());
 }
-
-std::string snapshot_key(std::string_view stream, std::string_view view, std::uint32_t version) {
-  std::string key(stream);
-  key.push_back('\0');
-  key.append(view);
-  key.push_back('\0');
-  key.append(std::to_string(version));
-  return key;
-}
-
-class DynamoSnapshotStore final : public SnapshotStore {
- public:
-  DynamoSnapshotStore(DynamoClient& client, const DynamoUri& uri, const std::atomic<bool>& closed)
-      : client_(client), table_(uri.table("snapshots")), closed_(closed) {}
-
-  Status put(const Snapshot& snapshot) override {
-    if (closed_.load()) return closed_status();
-    if (Status valid = snapshot_keys::validate(snapshot.stream, snapshot.view); !valid.ok()) return valid;
-    if (snapshot.state.size() > dynamo::kMaxEventBytes) {
-      return Status::too_large("dynamodb: a snapshot state holds at most " +
-                               std::to_string(dynamo::kMaxEventBytes) + " bytes (DynamoDB items hold 400 KB)");
-    }
-    Json item{{"k", attr_b(snapshot_key(snapshot.stream, snapshot.view, snapshot.view_version))},
-              {"r", attr_n(snapshot.revision)}};
-    dynamo::put_b(item, "st", snapshot.state);
-    Result<Json> response = client_.call("PutItem", Json{{"TableName", table_}, {"Item", std::move(item)}});
-    return response.status();
-  }
-
-  Result<std::optional<Snapshot>> find(std::string_view stream, std::string_view view, std::uint32_t view_version,
-                                       StreamRevision at_or_before) override {
-    if (closed_.load()) return closed_status();
-    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
-    Result<std::vector<Json>> items = dynamo::query_items(
-        client_,
-        Json{{"TableName", table_},
-             {"KeyConditionExpression", "#k = :k AND #r <= :r"},
-             {"ExpressionAttributeNames", names({"k", "r"})},
-             {"ExpressionAttributeValues",
-              {{":k", attr_b(snapshot_key(stream, view, view_version))}, {":r", attr_n(at_or_before)}}},
-             {"ScanIndexForward", false},
-             {"ConsistentRead", true}},
-        1);
-    if (!items.ok()) return items.status();
-    if (items->empty()) return std::optional<Snapshot>();
-    const Json& item = items->front();
-    Result<std::uint64_t> revision = dynamo::get_n(item, "r");
-    if (!revision.ok()) return revision.status();
-    Result<std::string> state = dynamo::get_b_or_empty(item, "st");
-    if (!state.ok()) return state.status();
-    return std::optional<Snapshot>(
-        Snapshot{std::string(stream), std::string(view), view_version, *revision, std::move(state).value()});
-  }
-
-  Result<std::vector<StreamRevision>> list(std::string_view stream, std::string_view view,
-                                           std::uint32_t view_version) override {
-    if (closed_.load()) return closed_status();
-    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
-    Result<std::vector<Json>> items =
-        dynamo::query_items(client_,
-                            Json{{"TableName", table_},
-                                 {"KeyConditionExpression", "#k = :k"},
-                                 {"ExpressionAttributeValues", {{":k", attr_b(snapshot_key(stream, view, view_version))}}},
-                                 {"ProjectionExpression", "#r"},
-                                 {"ExpressionAttributeNames", names({"k", "r"})},
-                                 {"ConsistentRead", true}},
-                            0);
-    if (!items.ok()) return items.status();
-    std::vector<StreamRevision> revisions;
-    for (const Json& item : *items) {
-      Result<std::uint64_t> revision = dynamo::get_n(item, "r");
-      if (!revision.ok()) return revision.status();
-      revisions.push_back(*revision);
-    }
-    return revisions;
-  }
-
-  Status erase(std::string_view stream, std::string_view view, std::uint32_t view_version,
-               StreamRevision revision) override {
-    if (closed_.load()) return closed_status();
-    if (Status valid = snapshot_keys::validate(stream, view); !valid.ok()) return valid;
-    Result<Json> response = client_.call(
-        "DeleteItem",
-        Json{{"TableName", table_},
-             {"Key", {{"k", attr_b(snapshot_key(stream, view, view_version))}, {"r", attr_n(revision)}}}});
-    return response.status();
-  }
-
- private:
-  DynamoClient& client_;
-  const std::string table_;
-  const std::atomic<bool>& closed_;
-};
-
-class DynamoCheckpoints final : public CheckpointStore {
- public:
-  DynamoCheckpoints(std::unique_ptr<DynamoClient> client, const DynamoUri& uri)
-      : client_(std::move(client)), table_(uri.table("checkpoints")) {}
-
-  Result<std::optional<Position>> load(std::string_view name) override {
-    if (Status valid = validate_checkpoint_name(name); !valid.ok()) return valid;
-    Result<Json> response = client_->call(
-        "GetItem", Json{{"TableName", table_}, {"Key", {{"n", attr_s(name)}}}, {"ConsistentRead", true}});
-    if (!response.ok()) return response.status();
-    if (!response->contains("Item")) return std::optional<Position>();
-    Result<std::uint64_t> position = dynamo::get_n((*response)["Item"], "p");
-    if (!position.ok()) return position.status();
-    return std::optional<Position>(*position);
-  }
-
-  Status save(std::string_view name, Position position) override {
-    if (Status valid = validate_checkpoint_name(name); !valid.ok()) return valid;
-    return client_->call("PutItem", Json{{"TableName", table_}, {"Item", {{"n", attr_s(name)}, {"p", attr_n(position)}}}})
-        .status();
-  }
-
- private:
-  std::unique_ptr<DynamoClient> client_;
-  const std::string table_;
-};
 
 class DynamoStore final : public EventStore {
  public:
@@ -666,7 +543,7 @@ class DynamoStore final : public EventStore {
   const DynamoUri uri_;
   std::atomic<bool> closed_{false};
   std::unique_ptr<DynamoClient> client_;
-  DynamoSnapshotStore snapshots_;
+  dynamo::DynamoSnapshotStore snapshots_;
   std::mutex commit_mutex_;
   std::condition_variable commit_cv_;
   std::optional<Position> known_last_;  // commit_mutex_
@@ -709,7 +586,7 @@ Result<std::unique_ptr<CheckpointStore>> open_dynamodb_checkpoints(std::string_v
   if (!connected.ok()) return connected.status();
   if (Status status = ensure_tables(*connected->second, connected->first); !status.ok()) return status;
   return std::unique_ptr<CheckpointStore>(
-      std::make_unique<DynamoCheckpoints>(std::move(connected->second), connected->first));
+      std::make_unique<dynamo::DynamoCheckpoints>(std::move(connected->second), connected->first));
 }
 
 Result<std::unique_ptr<EventStore>> open_dynamodb_store(std::string_view uri, const DynamoStoreOptions& options) {
