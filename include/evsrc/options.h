@@ -39,9 +39,11 @@ struct StoreOptions {
   bool sync = true;
 
   // When true (the default), open verifies the checksum of every record in
-  // every segment and fails with corruption if one is damaged. When false,
-  // only the tail written since the last index checkpoint is verified (open
-  // cost no longer grows with the size of the store).
+  // every segment and fails with corruption if one is damaged, and checks
+  // every block checksum of the index, rebuilding a damaged index from the
+  // log. When false, only the tail written since the last index checkpoint is
+  // verified (open cost no longer grows with the size of the store); a damaged
+  // index block is then reported as corruption when a read reaches it.
   bool verify_all_on_open = true;
 
   // Most bytes the writer thread gathers into one group commit.

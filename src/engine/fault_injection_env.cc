@@ -94,6 +94,44 @@ struct FaultInjectionEnv::FileState {
   };
   std::vector<Undo> undo;
   std::uint64_t unsynced_bytes = 0;
+  // Byte ranges [first, second) written since the last sync attempt.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> written;
+  // Ranges whose dirty pages a failed sync dropped (see fail_sync_locked):
+  // their durable bytes by offset, non-overlapping. They read back as
+  // written but no later sync makes them durable; writing them again does.
+  std::map<std::uint64_t, std::string> stale;
+
+  std::uint64_t stale_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& [offset, bytes] : stale) total += bytes.size();
+    return total;
+  }
+  // Overlays the stale ranges' durable bytes on `image` (a file image of the
+  // durable size), clipped to its size.
+  void apply_stale(std::string& image) const {
+    for (const auto& [offset, bytes] : stale) {
+      if (offset >= image.size()) continue;
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), image.size() - offset));
+      image.replace(static_cast<std::size_t>(offset), n, bytes, 0, n);
+    }
+  }
+  // Forgets the stale bytes in [begin, end): they were written again.
+  void cut_stale(std::uint64_t begin, std::uint64_t end) {
+    auto it = stale.upper_bound(begin);
+    if (it != stale.begin()) --it;
+    while (it != stale.end() && it->first < end) {
+      const std::uint64_t first = it->first;
+      const std::uint64_t last = first + it->second.size();
+      if (last <= begin) {
+        ++it;
+        continue;
+      }
+      std::string bytes = std::move(it->second);
+      it = stale.erase(it);
+      if (first < begin) stale.emplace(first, bytes.substr(0, static_cast<std::size_t>(begin - first)));
+      if (last > end) it = stale.emplace(end, bytes.substr(static_cast<std::size_t>(end - first))).first;
+    }
+  }
 };
 
 // One directory entry change not yet made durable by sync_dir.
@@ -138,8 +176,12 @@ class FaultInjectionEnv::FaultFile final : public File {
   Status sync() override {
     const std::optional<FaultKind> fault = env_->before(EnvOp::sync, path());
     if (Status status = check_fresh(); !status.ok()) return status;
-    // A failed sync leaves the data unsynced: a power loss may drop it.
-    if (fault) return fault_status(*fault, EnvOp::sync, path());
+    if (fault) {
+      if (state_) {
+        if (Status status = drop_dirty_pages(); !status.ok()) return status;
+      }
+      return fault_status(*fault, EnvOp::sync, path());
+    }
     if (Status status = base_->sync(); !status.ok()) return status;
     if (!state_) return Status();
     Result<std::uint64_t> size = base_->size();
@@ -148,6 +190,9 @@ class FaultInjectionEnv::FaultFile final : public File {
     state_->synced_size = *size;
     state_->undo.clear();
     state_->unsynced_bytes = 0;
+    for (const auto& [begin, end] : state_->written) state_->cut_stale(begin, end);
+    state_->written.clear();
+    state_->cut_stale(*size, UINT64_MAX);
     return Status();
   }
 
@@ -214,8 +259,49 @@ class FaultInjectionEnv::FaultFile final : public File {
       if (Status status = save_undo(offset, data.size()); !status.ok()) return status;
       std::lock_guard lock(env_->mutex_);
       state_->unsynced_bytes += data.size();
+      state_->written.emplace_back(offset, offset + data.size());
     }
     return base_->write_at(offset, data);
+  }
+
+  // A failed sync as Linux does it ("fsyncgate"): the kernel marks the dirty
+  // pages clean without having written them. Every byte whose current
+  // content differs from its durable content becomes stale: it reads back as
+  // written, but only a new write of it lets a later sync make it durable.
+  Status drop_dirty_pages() {
+    Result<std::uint64_t> size = base_->size();
+    if (!size.ok()) return size.status();
+    std::string current;
+    if (Status status = read_fully(*base_, 0, static_cast<std::size_t>(*size), &current); !status.ok()) return status;
+    std::lock_guard lock(env_->mutex_);
+    FileState& state = *state_;
+    std::string durable = current;
+    for (auto undo = state.undo.rbegin(); undo != state.undo.rend(); ++undo) {
+      const std::uint64_t end = undo->offset + undo->bytes.size();
+      if (durable.size() < end) durable.resize(static_cast<std::size_t>(end), '\0');
+      durable.replace(static_cast<std::size_t>(undo->offset), undo->bytes.size(), undo->bytes);
+    }
+    durable.resize(static_cast<std::size_t>(state.synced_size), '\0');
+    state.apply_stale(durable);
+    // Beyond the durable size a later sync of the size would expose what the
+    // disk holds there: zeros.
+    const std::size_t span = std::max(current.size(), durable.size());
+    current.resize(span, '\0');
+    durable.resize(span, '\0');
+    state.stale.clear();
+    for (std::size_t i = 0; i < span;) {
+      if (current[i] == durable[i]) {
+        ++i;
+        continue;
+      }
+      std::size_t j = i;
+      while (j < span && current[j] != durable[j]) ++j;
+      state.stale.emplace(i, durable.substr(i, j - i));
+      i = j;
+    }
+    state.undo.clear();
+    state.written.clear();
+    return Status();
   }
 
   // Records the current bytes of [offset, offset + n) that lie below the
@@ -375,6 +461,7 @@ Result<std::string> FaultInjectionEnv::synced_image_locked(const std::string& pa
     image.replace(undo->offset, undo->bytes.size(), undo->bytes);
   }
   image.resize(state.synced_size, '\0');
+  state.apply_stale(image);
   return image;
 }
 
@@ -494,7 +581,7 @@ void FaultInjectionEnv::set_observer(Observer observer) {
 std::uint64_t FaultInjectionEnv::unsynced_bytes() const {
   std::lock_guard lock(mutex_);
   std::uint64_t total = 0;
-  for (const auto& [path, state] : files_) total += state->unsynced_bytes;
+  for (const auto& [path, state] : files_) total += state->unsynced_bytes + state->stale_bytes();
   return total;
 }
 
@@ -553,7 +640,7 @@ Status FaultInjectionEnv::drop_unsynced_data() {
 
   // File contents: back to the last synced image.
   for (const auto& [path, state] : files_) {
-    if (state->undo.empty() && state->unsynced_bytes == 0) continue;
+    if (state->undo.empty() && state->unsynced_bytes == 0 && state->stale.empty()) continue;
     if (!base_->file_exists(path)) continue;
     Result<std::unique_ptr<File>> file = base_->open_file(path, OpenMode::read_write);
     if (!file.ok()) {
@@ -564,6 +651,12 @@ Status FaultInjectionEnv::drop_unsynced_data() {
       note((*file)->write_at(undo->offset, undo->bytes));
     }
     note((*file)->truncate(state->synced_size));
+    for (const auto& [offset, bytes] : state->stale) {
+      if (offset >= state->synced_size) continue;
+      note((*file)->write_at(offset, std::string_view(bytes).substr(
+                                         0, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                bytes.size(), state->synced_size - offset)))));
+    }
     note((*file)->sync());
     note((*file)->close());
   }

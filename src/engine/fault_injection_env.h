@@ -19,6 +19,13 @@
 //    first; a file whose creation was never made durable disappears), then
 //    every file gets back exactly its last synced bytes.
 //
+// A failed sync() behaves as Linux's does ("fsyncgate"): the written pages
+// are marked clean without reaching the disk. They keep reading back as
+// written, but a later successful sync does not make them durable; only
+// writing those bytes again does. So a process that reopens a file after a
+// failed sync and trusts what it reads loses that data at the next power
+// loss, exactly as on a real kernel.
+//
 // Model and its limits: the durable state is the POSIX worst case, "only what
 // was fsync'ed survives"; nothing unsynced survives partially. Directories
 // themselves (create_dirs) are never undone, since Env cannot remove them. A
@@ -136,9 +143,9 @@ class FaultInjectionEnv final : public Env {
   // starts tracking afresh from it. Faults and counters are untouched.
   // REQUIRES: no operation through this Env runs concurrently.
   Status drop_unsynced_data();
-  // Bytes written (or cut by truncate) since their file's last sync, plus
-  // directory entry changes not yet synced; 0 means a power loss now would
-  // lose nothing.
+  // Bytes written (or cut by truncate) since their file's last sync, and
+  // bytes a failed sync left stale; with the directory entry changes not yet
+  // synced, 0 means a power loss now would lose nothing.
   std::uint64_t unsynced_bytes() const;
   std::uint64_t unsynced_dir_entries() const;
 

@@ -11,6 +11,14 @@ Result<std::unique_ptr<EventStore>> open_file_store(const std::string& path, con
   return FileStore::open(path, options);
 }
 
+Status check_file_store_index(const std::string& path, std::string* damage) {
+  auto lock = Env::posix()->lock_file(path + "/LOCK");
+  if (!lock.ok()) return lock.status();
+  const Status status = Index::check(path + "/index");
+  *damage = status.ok() ? std::string() : status.message();
+  return Status();
+}
+
 FileStore::FileStore(std::string directory, const StoreOptions& options, Env* env)
     : directory_(std::move(directory)), options_(options), env_(env), segments_(env, directory_ + "/log") {}
 

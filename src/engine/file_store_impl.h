@@ -82,9 +82,24 @@ class FileStore final : public EventStore {
   FileStore(std::string directory, const StoreOptions& options, Env* env);
 
   // --- open (file_store_open.cc) ---
+  // Bytes [start.offset, end) of one segment: a whole group.
+  struct GroupSpan {
+    LogLocation start;
+    std::uint64_t end = 0;
+  };
   Status recover();
+  // Opens the index and reads its checkpoint; rebuilds (empty) an index that
+  // RocksDB reports damaged, with a warning on stderr naming the damage.
+  Result<std::optional<IndexCheckpoint>> open_index();
   Status replay_log(const IndexCheckpoint& start, bool verify_before_start);
   Status cut_torn_tail(std::uint32_t segment, std::uint64_t offset, std::uint64_t nonzero_end);
+  // After a failed fsync the kernel may have marked the failed data clean
+  // without writing it, so a reopen (without a reboot) reads it back although
+  // the disk lacks it ("fsyncgate"). Before anything is appended after it,
+  // the part of the log that may be such data — the last group after the
+  // index checkpoint, and the header of a segment created after it — is
+  // written again and synced, with the log directory.
+  Status resync_tail(const IndexCheckpoint& start, const std::optional<GroupSpan>& last_group);
 
   // --- writer (file_store_writer.cc) ---
   // Queues the request and waits for its result; when no commit is running

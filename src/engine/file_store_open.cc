@@ -8,6 +8,7 @@
 // corruption (refuse to open). Pass 2 applies the records after the index
 // checkpoint to the index.
 #include <algorithm>
+#include <cstdio>
 
 #include "engine/coding.h"
 #include "engine/file_store_impl.h"
@@ -94,14 +95,15 @@ Status FileStore::recover() {
     if (Status status = SnapshotDb::destroy(snapshots_path, env_->in_memory()); !status.ok()) return status;
     auto segment = segments_.create(0, 0, options_.segment_bytes);
     if (!segment.ok()) return segment.status();
+    // The entry of log/ in the store's directory, so that the synced first
+    // segment cannot vanish with its directory. (The store directory's own
+    // entry is its creator's business: the parent may not be ours to open.)
+    if (Status status = env_->sync_dir(directory_); !status.ok()) return status;
   }
   auto snapshots = SnapshotDb::open(snapshots_path, env_->in_memory());
   if (!snapshots.ok()) return snapshots.status();
   snapshots_ = std::move(*snapshots);
-  auto index = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
-  if (!index.ok()) return index.status();
-  index_ = std::move(*index);
-  auto checkpoint = index_->checkpoint();
+  auto checkpoint = open_index();
   if (!checkpoint.ok()) return checkpoint.status();
   IndexCheckpoint start;
   start.next_group = LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)};
@@ -123,6 +125,31 @@ Status FileStore::recover() {
   return status;
 }
 
+Result<std::optional<IndexCheckpoint>> FileStore::open_index() {
+  const std::string index_path = directory_ + "/index";
+  Status damage;
+  auto index = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
+  if (index.ok()) {
+    index_ = std::move(*index);
+    auto checkpoint = index_->checkpoint();
+    if (checkpoint.ok() && options_.verify_all_on_open) damage = index_->verify_checksums();
+    if (!checkpoint.ok()) damage = checkpoint.status();
+    if (damage.ok()) return checkpoint;
+  } else {
+    damage = index.status();
+  }
+  // The log is the truth and the index is derived from it: a damaged index
+  // is never trusted, it is rebuilt.
+  std::fprintf(stderr, "evsrc: warning: the index %s is damaged (%s); rebuilding it from the log\n",
+               index_path.c_str(), damage.message().c_str());
+  index_.reset();
+  if (Status status = Index::destroy(index_path, env_->in_memory()); !status.ok()) return status;
+  auto rebuilt = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
+  if (!rebuilt.ok()) return rebuilt.status();
+  index_ = std::move(*rebuilt);
+  return std::optional<IndexCheckpoint>();
+}
+
 // Returns not_found when `start` (the index checkpoint) does not match the log.
 Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
   const auto segments = segments_.snapshot();
@@ -138,6 +165,7 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
                          start.next_group.offset == log::kSegmentHeaderSize;
   log::LogRecord record;
   Status damage;
+  std::optional<GroupSpan> last_group;  // the last whole group read
   while (true) {
     if (scan.between_groups() && scan.position() == start.next_position &&
         scan.next_group_location() == start.next_group) {
@@ -149,6 +177,7 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
       break;
     }
     if (!*more) break;
+    if (scan.between_groups()) last_group = GroupSpan{scan.group_location(), scan.next_group_location().offset};
   }
   if (damage.ok() && scan.position() == start.next_position && scan.next_group_location() == start.next_group) {
     checkpoint_seen = true;  // the log ends exactly at the checkpoint
@@ -192,6 +221,7 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
     // A torn last group: never acknowledged, so cut it.
     if (Status status = cut_torn_tail(end.segment, end.offset, tail->nonzero_end); !status.ok()) return status;
   }
+  if (Status status = resync_tail(start, last_group); !status.ok()) return status;
 
   // Pass 2: apply what the index has not seen.
   totals_ = start;
@@ -221,6 +251,50 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
   group_records_ = 0;
   committed_end_.store(totals_.next_position, std::memory_order_release);
   published_totals_ = totals_;
+  return Status();
+}
+
+namespace {
+
+Status rewrite_and_sync(File& file, std::uint64_t offset, std::uint64_t end) {
+  std::string bytes(static_cast<std::size_t>(end - offset), '\0');
+  std::size_t read = 0;
+  if (Status status = file.read_at(offset, bytes.size(), bytes.data(), &read); !status.ok()) return status;
+  if (read != bytes.size()) return Status::corruption("log segment is shorter than its last group");
+  if (Status status = file.write_at(offset, bytes); !status.ok()) return status;
+  return file.sync();
+}
+
+bool before(const LogLocation& a, const LogLocation& b) {
+  return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
+}
+
+}  // namespace
+
+Status FileStore::resync_tail(const IndexCheckpoint& start, const std::optional<GroupSpan>& last_group) {
+  if (!options_.sync) return Status();
+  const auto segments = segments_.snapshot();
+  const std::uint32_t last = static_cast<std::uint32_t>(segments->size() - 1);
+  bool rewrote = false;
+  // A segment created after the checkpoint may be the one whose header sync
+  // failed (the store stops at once, so it is the last segment).
+  if (start.next_position == 0 || last > start.next_group.segment) {
+    if (Status status = rewrite_and_sync(*(*segments)[last]->file, 0, log::kSegmentHeaderSize); !status.ok()) {
+      return status;
+    }
+    rewrote = true;
+  }
+  // Groups before the checkpoint were synced successfully (the index is
+  // written only then); a failed one can only be the last group.
+  if (last_group && !before(last_group->start, start.next_group)) {
+    if (Status status = rewrite_and_sync(*(*segments)[last_group->start.segment]->file, last_group->start.offset,
+                                         last_group->end);
+        !status.ok()) {
+      return status;
+    }
+    rewrote = true;
+  }
+  if (rewrote) return env_->sync_dir(segments_.directory());
   return Status();
 }
 

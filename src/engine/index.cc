@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
+
 #include "engine/coding.h"
 
 namespace evsrc {
@@ -180,8 +182,35 @@ Result<std::unique_ptr<Index>> Index::open(const std::string& path, bool in_memo
 
 Status Index::destroy(const std::string& path, bool in_memory) {
   if (in_memory) return Status();  // a fresh memory env starts empty
-  return to_status(rocksdb::DestroyDB(path, rocksdb::Options()), "destroy");
+  // DestroyDB removes the files RocksDB recognises; a damaged CURRENT or
+  // MANIFEST can leave others behind, so the directory goes as a whole.
+  (void)rocksdb::DestroyDB(path, rocksdb::Options());
+  std::error_code error;
+  std::filesystem::remove_all(path, error);
+  if (error) return Status::io_error("index destroy: cannot remove " + path + ": " + error.message());
+  return Status();
 }
+
+Status Index::check(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) return Status::corruption("index " + path + " is missing");
+  rocksdb::Options options = make_options(rocksdb::Env::Default(), 1 << 20);
+  options.create_if_missing = false;
+  options.paranoid_checks = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status = rocksdb::DB::OpenForReadOnly(options, path, &raw);
+  if (!status.ok()) return to_status(status, "open " + path);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  status = db->Get(rocksdb::ReadOptions(), kCheckpointKey, &value);
+  if (!status.ok() && !status.IsNotFound()) return to_status(status, "read checkpoint in " + path);
+  status = db->VerifyChecksum();
+  Status result = to_status(status, "verify checksums in " + path);
+  (void)db->Close();
+  return result;
+}
+
+Status Index::verify_checksums() { return to_status(db_->VerifyChecksum(), "verify checksums"); }
 
 Index::~Index() {
   if (db_) (void)db_->Close();

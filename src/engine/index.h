@@ -91,9 +91,18 @@ class Index {
  public:
   // Opens (creating) the index at `path`; `in_memory` keeps it in memory.
   static Result<std::unique_ptr<Index>> open(const std::string& path, bool in_memory, std::size_t cache_bytes);
-  // Removes the index at `path` entirely (before a rebuild from the log).
+  // Removes the index at `path` entirely (before a rebuild from the log),
+  // also when it is too damaged for RocksDB to recognise its files.
   static Status destroy(const std::string& path, bool in_memory);
+  // Checks the index of a closed store without changing it: opens it read
+  // only, reads its checkpoint and verifies every table file's checksums.
+  // Returns ok, or the damage (corruption / io_error naming the file).
+  static Status check(const std::string& path);
   ~Index();
+
+  // Reads every block of every table file and checks its checksum.
+  // corruption naming the file and offset when one is damaged.
+  Status verify_checksums();
 
   Status write(IndexBatch& batch);
   // Persists everything written so far (used by a clean close).

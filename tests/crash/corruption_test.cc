@@ -189,6 +189,17 @@ TEST_F(CorruptionTest, FlippedByteInARecordMidLogFailsOpenAndVerify) {
 
   auto [exit_code, output] = run_cli("verify --store file:" + store_dir_);
   EXPECT_NE(exit_code, 0) << "verify passed a damaged log:\n" << output;
+  // verify reports where: the file and the offset of the damaged record.
+  std::uint64_t record = middle.offset + log::kGroupHeaderSize;  // the damaged record's start
+  for (;;) {
+    const auto size = log::framed_record_size(std::string_view(segment.bytes).substr(record));
+    ASSERT_TRUE(size.has_value());
+    if (record + *size > offset) break;
+    record += *size;
+  }
+  const std::string location = name + " at offset " + std::to_string(record);
+  EXPECT_NE(output.find(location), std::string::npos) << "verify should report " << location << ":\n" << output;
+  EXPECT_NE(store.status().message().find(location), std::string::npos) << store.status().to_string();
 
   // Opening again must not have "repaired" the damage by cutting the log.
   Result<std::unique_ptr<EventStore>> again = open();
@@ -223,8 +234,11 @@ TEST_F(CorruptionTest, FlippedByteInASealedSegmentFailsOpenAndVerify) {
   EXPECT_EQ(store.status().code(), ErrorCode::corruption) << store.status().to_string();
   EXPECT_NE(store.status().message().find(std::filesystem::path(sealed.path).filename().string()), std::string::npos)
       << store.status().to_string();
+  EXPECT_NE(store.status().message().find("at offset "), std::string::npos) << store.status().to_string();
   auto [exit_code, output] = run_cli("verify --store file:" + store_dir_);
   EXPECT_NE(exit_code, 0) << output;
+  EXPECT_NE(output.find(std::filesystem::path(sealed.path).filename().string() + " at offset "), std::string::npos)
+      << "verify should name the file and offset:\n" << output;
 }
 
 TEST_F(CorruptionTest, FlippedByteFoundByVerifyEvenWhenOpenSkipsOldRecords) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -309,6 +310,7 @@ class FaultInjectionTest : public ::testing::Test {
         if (HasFatalFailure()) return;
       }
     }
+    std::cout << "fault points: " << steps << " steps x 3 kinds (EIO, ENOSPC, short write)" << std::endl;
   }
 
   // Power loss after k steps of a commit, for every k (the disk dies: every
@@ -339,6 +341,7 @@ class FaultInjectionTest : public ::testing::Test {
       if (HasFatalFailure()) return;
       if (completed) {
         EXPECT_TRUE(outcome.ok()) << context << ": no fault fired but " << outcome.status().to_string();
+        std::cout << "fault points: " << k + 1 << " power-loss points (after 0.." << k << " steps)" << std::endl;
         break;  // k passed the last step
       }
       ASSERT_LT(k, 1000u) << "a commit never finished";
@@ -434,6 +437,8 @@ TEST_F(FaultInjectionTest, FaultAtEveryStepOfASegmentRollover) {
       if (HasFatalFailure()) return;
     }
   }
+  std::cout << "fault points: " << rollover.size() << " roll-over steps x 3 kinds (EIO, ENOSPC, short write)"
+            << std::endl;
 }
 
 TEST_F(FaultInjectionTest, NoSpaceWhenPreallocatingASegmentIsReported) {
@@ -489,6 +494,242 @@ TEST_F(FaultInjectionTest, PowerLossAtEveryStepOfCreatingAStore) {
     ASSERT_TRUE(store->close().ok()) << context;
     if (HasFatalFailure()) return;
   }
+  std::cout << "fault points: " << steps + 1 << " power-loss points of creating a store" << std::endl;
+}
+
+// --- a failed fsync, a restart without a power loss, then the power loss ---
+//
+// Linux marks the pages of a failed fsync clean without writing them
+// (FaultInjectionEnv models it). The store must refuse every later write
+// with one clear error. A restart (process, not machine) then reads the
+// failed group back from the page cache; unless the engine writes it again
+// before appending after it, the next power loss leaves a hole before
+// acknowledged groups. Checked at every sync step of a plain append and of a
+// segment roll-over.
+class FailedSyncTest : public FaultInjectionTest {
+ protected:
+  static constexpr std::size_t kEventBytes = 1000;
+
+  // A fresh store holding `appends` acknowledged appends of one event.
+  std::unique_ptr<EventStore> fresh_store(int appends) {
+    memory_env_ = new_memory_env();
+    use_base(memory_env_.get(), "/store");
+    acknowledged_.clear();
+    auto store = open_or_fail();
+    for (int i = 0; store && i < appends; ++i) {
+      EXPECT_TRUE(append(*store, "history-" + std::to_string(i % 3), make_events(1, kEventBytes)).ok());
+    }
+    return store;
+  }
+
+  // Appends before the one that creates the second segment.
+  int appends_before_rollover() {
+    auto store = fresh_store(0);
+    for (int i = 0; store && i < 1000; ++i) {
+      record_operations();
+      EXPECT_TRUE(append(*store, "history-" + std::to_string(i % 3), make_events(1, kEventBytes)).ok());
+      for (const auto& [op, path] : stop_recording()) {
+        if (op == EnvOp::create && path.find("/log/") != std::string::npos) return i;
+      }
+    }
+    ADD_FAILURE() << "no append created a new segment";
+    return 0;
+  }
+
+  void fail_every_sync_then_restart(int history) {
+    std::vector<std::pair<EnvOp, std::string>> probe;
+    {
+      auto store = fresh_store(history);
+      ASSERT_TRUE(store);
+      record_operations();
+      ASSERT_TRUE(append(*store, "target", make_events(1, kEventBytes)).ok());
+      probe = stop_recording();
+      ASSERT_TRUE(store->close().ok());
+    }
+    std::size_t points = 0;
+    for (std::size_t k = 0; k < probe.size(); ++k) {
+      const auto& [op, path] = probe[k];
+      if (op != EnvOp::sync && op != EnvOp::sync_dir) continue;
+      ++points;
+      const std::string context = "failed " + std::string(env_op_name(op)) + " of " + path + " at step " +
+                                  std::to_string(k);
+      auto store = fresh_store(history);
+      ASSERT_TRUE(store) << context;
+      fault_env_->fail_nth_mutation(k, FaultKind::io_error);
+      std::vector<EventData> events = make_events(1, kEventBytes);
+      Result<AppendResult> failed = append(*store, "target", events);
+      ASSERT_FALSE(failed.ok()) << context << ": acknowledged";
+      const std::string cause = "injected input/output error (EIO) in " + std::string(env_op_name(op)) + " " + path;
+      EXPECT_EQ(failed.status().code(), ErrorCode::io_error) << context;
+      EXPECT_EQ(failed.status().message(), cause) << context;
+
+      // Every later write is refused, with the failure named, until reopened.
+      const std::string refusal =
+          "store refuses writes after an I/O failure (" + cause + "); reopen it to recover what was synced";
+      Result<AppendResult> again = append(*store, "target", make_events(1));
+      ASSERT_FALSE(again.ok()) << context << ": a write was accepted after a failed " << env_op_name(op);
+      EXPECT_EQ(again.status().code(), ErrorCode::io_error) << context;
+      EXPECT_EQ(again.status().message(), refusal) << context;
+      std::vector<TransactionPart> parts(1);
+      parts[0].stream = "other";
+      parts[0].events = make_events(1);
+      Result<TransactionResult> transaction = commit(*store, parts);
+      EXPECT_EQ(transaction.status().message(), refusal) << context;
+      StreamMetadata metadata;
+      metadata.max_count = 5;
+      EXPECT_EQ(store->set_stream_metadata("target", metadata).message(), refusal) << context;
+      EXPECT_EQ(store->delete_stream("history-0", ExpectedRevision::any()).message(), refusal) << context;
+      // Reads still work and do not show the failed commit.
+      check_contents(*store, {}, context + ", before the restart");
+
+      // The process restarts; the machine does not.
+      EXPECT_TRUE(store->close().ok()) << context;
+      store = open_or_fail();
+      ASSERT_TRUE(store) << context << ": restart";
+      const std::vector<Attempt> maybe{attempt_of("the commit whose sync failed", events)};
+      check_contents(*store, maybe, context + ", after the restart");
+      check_accepts_appends(*store, context + ", after the restart");
+      for (int i = 0; i < 3; ++i) ASSERT_TRUE(append(*store, "later", make_events(1, kEventBytes)).ok()) << context;
+
+      store = power_loss_and_reopen(std::move(store), context + ", then a power loss");
+      ASSERT_TRUE(store) << context;
+      check_contents(*store, maybe, context + ", after the power loss");
+      check_accepts_appends(*store, context + ", after the power loss");
+      ASSERT_TRUE(store->close().ok()) << context;
+      if (HasFatalFailure()) return;
+    }
+    EXPECT_GT(points, 0u) << "the commit never synced: " << describe(probe);
+    std::cout << "fault points: " << points << " sync steps of " << probe.size()
+              << " (failed sync, restart, appends, power loss)" << std::endl;
+  }
+};
+
+TEST_F(FailedSyncTest, FailedSyncOfAnAppendThenRestartThenPowerLoss) { fail_every_sync_then_restart(5); }
+
+TEST_F(FailedSyncTest, FailedSyncOfASegmentRolloverThenRestartThenPowerLoss) {
+  segment_bytes_ = 64 << 10;  // the engine's minimum
+  const int history = appends_before_rollover();
+  ASSERT_GT(history, 0);
+  fail_every_sync_then_restart(history);
+}
+
+// --- a full disk ---
+//
+// From step k of a run of appends on (for every k), every mutating operation
+// fails with ENOSPC: the disk is full and stays full. Every append from the
+// first failure on fails; nothing acknowledged is lost; once space is back
+// the same store object still refuses writes (it cannot know which data of
+// the failed group reached the disk), a restart accepts appends again, and
+// so does the store after a later power loss.
+class DiskFullTest : public FailedSyncTest {
+ protected:
+  static constexpr int kAppends = 6;
+
+  void disk_full_from_every_step(int history) {
+    std::size_t steps = 0;
+    {
+      auto store = fresh_store(history);
+      ASSERT_TRUE(store);
+      fault_env_->reset_counters();
+      for (int i = 0; i < kAppends; ++i) ASSERT_TRUE(append(*store, "full", make_events(2, kEventBytes)).ok());
+      steps = fault_env_->mutation_count();
+      ASSERT_TRUE(store->close().ok());
+    }
+    for (std::size_t k = 0; k < steps; ++k) {
+      const std::string context = "disk full from step " + std::to_string(k);
+      auto store = fresh_store(history);
+      ASSERT_TRUE(store) << context;
+      fault_env_->fail_after(k, FaultKind::no_space);
+      std::vector<Attempt> maybe;
+      std::optional<Status> first_failure;
+      for (int i = 0; i < kAppends; ++i) {
+        std::vector<EventData> events = make_events(2, kEventBytes);
+        Result<AppendResult> result = append(*store, "full", events);
+        if (result.ok()) {
+          EXPECT_FALSE(first_failure) << context << ": append " << i << " acknowledged after a failed one";
+          continue;
+        }
+        EXPECT_EQ(result.status().code(), ErrorCode::io_error) << context << ": " << result.status().to_string();
+        EXPECT_NE(result.status().message().find("no space left on device (ENOSPC)"), std::string::npos)
+            << context << ": " << result.status().to_string();
+        if (!first_failure) {
+          first_failure = result.status();
+          maybe.push_back(attempt_of("the append that hit the full disk", events));
+        } else {
+          EXPECT_TRUE(result.status().message().starts_with("store refuses writes after an I/O failure"))
+              << context << ": " << result.status().to_string();
+        }
+      }
+      ASSERT_TRUE(first_failure) << context << ": the disk never filled up";
+      check_contents(*store, {}, context + ", disk full");
+      // Space comes back: this store object still refuses writes.
+      fault_env_->reset();
+      EXPECT_FALSE(append(*store, "full", make_events(1)).ok()) << context << ": writes accepted without a restart";
+      EXPECT_TRUE(store->close().ok()) << context;
+
+      store = open_or_fail();
+      ASSERT_TRUE(store) << context << ": restart with space back";
+      check_contents(*store, maybe, context + ", restarted");
+      check_accepts_appends(*store, context + ", restarted");
+      store = power_loss_and_reopen(std::move(store), context + ", then a power loss");
+      ASSERT_TRUE(store) << context;
+      check_contents(*store, maybe, context + ", after the power loss");
+      check_accepts_appends(*store, context + ", after the power loss");
+      ASSERT_TRUE(store->close().ok()) << context;
+      if (HasFatalFailure()) return;
+    }
+    std::cout << "fault points: " << steps << " steps (ENOSPC from each on, " << kAppends << " appends)"
+              << std::endl;
+  }
+};
+
+TEST_F(DiskFullTest, DiskFullFromEveryStepOfAppends) { disk_full_from_every_step(5); }
+
+TEST_F(DiskFullTest, DiskFullFromEveryStepAcrossASegmentRollover) {
+  segment_bytes_ = 64 << 10;  // the engine's minimum
+  const int history = appends_before_rollover();
+  ASSERT_GT(history, 4);
+  // The run of appends crosses the roll-over (two events per append).
+  disk_full_from_every_step(history - 4);
+}
+
+// The FaultInjectionEnv model of a failed sync, on its own: stale bytes read
+// back as written, survive no power loss, and are healed by a new write.
+TEST_F(FaultInjectionTest, FailedSyncLeavesPagesThatNoLaterSyncPersists) {
+  ASSERT_TRUE(fault_env_->create_dirs("/model").ok());
+  auto opened = fault_env_->open_file("/model/file", Env::OpenMode::create);
+  ASSERT_TRUE(opened.ok());
+  File& file = **opened;
+  ASSERT_TRUE(file.write_at(0, "aaaa").ok());
+  ASSERT_TRUE(file.sync().ok());
+  ASSERT_TRUE(fault_env_->sync_dir("/model").ok());
+  ASSERT_TRUE(file.write_at(0, "bb").ok());  // will be lost: its sync fails
+  fault_env_->fail_nth(EnvOp::sync, 0);
+  EXPECT_FALSE(file.sync().ok());
+  ASSERT_TRUE(file.write_at(4, "cc").ok());  // a later write, synced fine
+  ASSERT_TRUE(file.sync().ok());
+  EXPECT_EQ(fault_env_->unsynced_bytes(), 2u) << "the stale bytes";
+  char buffer[16];
+  std::size_t read = 0;
+  ASSERT_TRUE(file.read_at(0, sizeof(buffer), buffer, &read).ok());
+  EXPECT_EQ(std::string(buffer, read), "bbaacc") << "stale bytes read back as written";
+  ASSERT_TRUE(fault_env_->drop_unsynced_data().ok());
+  auto reopened = fault_env_->open_file("/model/file", Env::OpenMode::read_write);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)->read_at(0, sizeof(buffer), buffer, &read).ok());
+  EXPECT_EQ(std::string(buffer, read), "aaaacc") << "the failed sync's bytes never reached the disk";
+  // Written again after a failed sync, they do become durable.
+  ASSERT_TRUE((*reopened)->write_at(1, "d").ok());
+  fault_env_->fail_nth(EnvOp::sync, 0);
+  EXPECT_FALSE((*reopened)->sync().ok());
+  ASSERT_TRUE((*reopened)->write_at(1, "d").ok());
+  ASSERT_TRUE((*reopened)->sync().ok());
+  EXPECT_EQ(fault_env_->unsynced_bytes(), 0u);
+  ASSERT_TRUE(fault_env_->drop_unsynced_data().ok());
+  auto last = fault_env_->open_file("/model/file", Env::OpenMode::read_only);
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE((*last)->read_at(0, sizeof(buffer), buffer, &read).ok());
+  EXPECT_EQ(std::string(buffer, read), "adaacc");
 }
 
 // The same enumeration on the real file system (the indexes then live in
