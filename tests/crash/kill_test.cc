@@ -1,26 +1,26 @@
-// SIGKILL at random moments: writers run in a child process on a file: store;
-// the parent kills it, then a second child reopens the store and checks it
-// against what the writers logged.
+// SIGKILL of the embedded engine at random moments. Each round is a child
+// process on a file: store that reopens the store (recovery), checks it
+// against what the earlier rounds logged, then runs writers and a $all
+// subscriber until the parent SIGKILLs it; one kill in five lands during
+// start-up (exec, open, recovery, the check) instead. After the last kill a
+// last child checks; `evsrc verify` checks the store after every
+// kVerifyEvery-th kill and after the last one.
 //
-// The writers log, in an append-only "ack log" (write(2) on an O_APPEND file;
-// the page cache survives SIGKILL, so no fsync is needed):
-//   I <batch> <part>...   intent, written BEFORE the append/commit call;
-//                         part = <stream>:<event count>
-//   A <batch> <result>... acknowledged; result = <first>:<last>:<position>,
-//                         or "-" for a condition-only part
-//   F <batch> <code>      the call failed (wrong_expected_revision expected;
-//                         anything else is a problem)
-//   X <message>           the writer could not run (open failed, ...)
-// Event ids encode their batch (round, thread, sequence) and their index in
-// it, so every event found in the store names the attempt it came from.
+// The writers log intents, acknowledgements and failures in the ack log
+// (crash/ack_log.h); the subscriber follows $all from its checkpoint and logs
+// what it handles (crash/subscriber_log.h); the next round resumes it from
+// its last checkpoint line.
 //
-// After each kill the checker asserts: every acknowledged batch is present
-// exactly, with the acknowledged revisions and positions; every batch found
-// is complete (all parts, all events, contiguous revisions, in order); no
-// failed batch is visible; no event appears twice; revisions are contiguous
-// per stream; positions strictly increase; read_stream agrees with $all.
+// The check asserts: every acknowledged batch is present exactly, with the
+// acknowledged revisions and positions; every batch found is complete (all
+// parts, all events, contiguous revisions, in order); no failed batch is
+// visible; no event appears twice; revisions are contiguous per stream;
+// positions strictly increase; read_stream agrees with $all; the subscriber
+// saw $all in order without a gap, each event up to its checkpoint exactly
+// once (once more only in the at-least-once window of a kill between
+// handling an event and writing its checkpoint line).
 //
-// The parent never opens the store itself: the writer and the checker are
+// The parent never opens the store itself: the rounds and the last check are
 // child processes (fork + exec of this binary, see spawn_child).
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -35,25 +35,36 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "crash/ack_log.h"
+#include "crash/child_process.h"
 #include "crash/crash_support.h"
+#include "crash/subscriber_log.h"
 #include "evsrc/event_store.h"
 
 namespace evsrc {
 namespace {
 
+using crash::BatchKey;
+using crash::LineLog;
+
 constexpr int kStreams = 50;
 constexpr int kWriterThreads = 4;
-constexpr int kTargetKills = 55;
-constexpr int kRequiredKills = 50;
-constexpr auto kTimeBudget = std::chrono::seconds(75);
-constexpr std::uint8_t kIdMarker[2] = {0xEC, 0x5C};
+// Per EVSRC_SOAK unit. The time budget is a safety net for slow builds; the
+// test fails when it runs out before kRequiredKills.
+constexpr int kTargetKills = 150;
+constexpr int kRequiredKills = 150;
+constexpr auto kTimeBudget = std::chrono::seconds(240);
+constexpr int kVerifyEvery = 10;
+// Per writer thread and round: bounds the growth of the store (and so the
+// cost of each check) when the machine is fast; a writer that is done waits
+// for the kill.
+constexpr std::uint32_t kMaxBatchesPerRound = 40;
+constexpr auto kVerifyTimeout = std::chrono::seconds(60);
 
 StoreOptions store_options() {
   StoreOptions options;
@@ -63,80 +74,19 @@ StoreOptions store_options() {
 
 std::string stream_name(int index) { return "kill-" + std::to_string(index); }
 
-// ---- event ids that name their batch ------------------------------------------
-
-struct BatchKey {
-  std::uint16_t round = 0;
-  std::uint8_t thread = 0;
-  std::uint32_t sequence = 0;
-  auto operator<=>(const BatchKey&) const = default;
-  std::string to_string() const {
-    return std::to_string(round) + "." + std::to_string(thread) + "." + std::to_string(sequence);
-  }
-  static std::optional<BatchKey> parse(const std::string& text) {
-    BatchKey key;
-    unsigned round = 0, thread = 0;
-    unsigned long sequence = 0;
-    if (std::sscanf(text.c_str(), "%u.%u.%lu", &round, &thread, &sequence) != 3) return std::nullopt;
-    key.round = static_cast<std::uint16_t>(round);
-    key.thread = static_cast<std::uint8_t>(thread);
-    key.sequence = static_cast<std::uint32_t>(sequence);
-    return key;
-  }
+// The files of one test run, all in one directory.
+struct Paths {
+  std::string dir;
+  std::string store() const { return dir + "/store"; }
+  std::string acks() const { return dir + "/acks.log"; }
+  std::string deliveries() const { return dir + "/deliveries.log"; }
+  std::string checkpoints() const { return dir + "/checkpoints.log"; }
+  std::string report() const { return dir + "/report.txt"; }
+  std::string child_output() const { return dir + "/child-output.txt"; }
+  std::string verify_output() const { return dir + "/verify-output.txt"; }
 };
-
-Uuid event_id(const BatchKey& key, std::uint16_t index) {
-  Uuid id;
-  id.bytes[0] = kIdMarker[0];
-  id.bytes[1] = kIdMarker[1];
-  std::memcpy(&id.bytes[2], &key.round, 2);
-  id.bytes[4] = key.thread;
-  std::memcpy(&id.bytes[5], &key.sequence, 4);
-  std::memcpy(&id.bytes[9], &index, 2);
-  id.bytes[15] = 1;  // never nil
-  return id;
-}
-
-std::optional<std::pair<BatchKey, std::uint16_t>> decode_event_id(const Uuid& id) {
-  if (id.bytes[0] != kIdMarker[0] || id.bytes[1] != kIdMarker[1]) return std::nullopt;
-  BatchKey key;
-  std::uint16_t index = 0;
-  std::memcpy(&key.round, &id.bytes[2], 2);
-  key.thread = id.bytes[4];
-  std::memcpy(&key.sequence, &id.bytes[5], 4);
-  std::memcpy(&index, &id.bytes[9], 2);
-  return std::make_pair(key, index);
-}
 
 // ---- the writer child -----------------------------------------------------------
-
-class AckLog {
- public:
-  explicit AckLog(const std::string& path)
-      : fd_(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) {}
-  ~AckLog() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-  // One write(2) per line, so lines of different threads never interleave.
-  void line(std::string text) {
-    text += '\n';
-    const char* p = text.data();
-    std::size_t left = text.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        ::_exit(90);
-      }
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
-  }
-
- private:
-  int fd_;
-};
 
 struct Heads {
   // Last revision each writer saw acknowledged; -1 when none. Only a hint
@@ -156,40 +106,27 @@ struct Heads {
   }
 };
 
-std::vector<EventData> make_events(const BatchKey& key, std::uint16_t first_index, int count, std::mt19937& rng) {
-  std::vector<EventData> events;
-  for (int i = 0; i < count; ++i) {
-    EventData event;
-    const auto index = static_cast<std::uint16_t>(first_index + i);
-    event.id = event_id(key, index);
-    event.type = "Killed" + std::to_string(index % 3);
-    const std::size_t padding = std::uniform_int_distribution<std::size_t>(0, 300)(rng);
-    event.data = "{\"batch\":\"" + key.to_string() + "\",\"index\":" + std::to_string(index) + ",\"pad\":\"" +
-                 std::string(padding, 'p') + "\"}";
-    event.metadata = "{\"writer\":" + std::to_string(key.thread) + "}";
-    events.push_back(std::move(event));
-  }
-  return events;
+std::string failure_line(const BatchKey& key, const Status& status) {
+  return "F " + key.to_string() + " " + std::string(error_code_name(status.code())) + " " + status.message();
 }
 
-void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t round, std::uint8_t thread,
+void writer_thread(EventStore& store, LineLog& log, Heads& heads, std::uint16_t round, std::uint8_t thread,
                    std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> pick_stream(0, kStreams - 1);
-  for (std::uint32_t sequence = 0;; ++sequence) {
+  for (std::uint32_t sequence = 0; sequence < kMaxBatchesPerRound; ++sequence) {
     const BatchKey key{round, thread, sequence};
     const bool transaction = std::uniform_int_distribution<int>(0, 9)(rng) < 3;
     if (!transaction) {
       const int stream = pick_stream(rng);
-      const int count = std::uniform_int_distribution<int>(1, 20)(rng);
+      const int count = std::uniform_int_distribution<int>(1, 10)(rng);
       const bool exact = std::uniform_int_distribution<int>(0, 1)(rng) == 1;
       const ExpectedRevision expected = exact ? heads.expectation(stream) : ExpectedRevision::any();
-      std::vector<EventData> events = make_events(key, 0, count, rng);
+      std::vector<EventData> events = crash::make_events(key, 0, count, rng);
       log.line("I " + key.to_string() + " " + stream_name(stream) + ":" + std::to_string(count));
       Result<AppendResult> result = store.append(stream_name(stream), expected, events);
       if (!result.ok()) {
-        log.line("F " + key.to_string() + " " + std::string(error_code_name(result.status().code())) + " " +
-                 result.status().message());
+        log.line(failure_line(key, result.status()));
         continue;
       }
       log.line("A " + key.to_string() + " " + std::to_string(result->first_revision) + ":" +
@@ -214,7 +151,7 @@ void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t r
       const int roll = std::uniform_int_distribution<int>(0, 9)(rng);
       const int count = roll == 0 ? 0 : std::uniform_int_distribution<int>(1, 5)(rng);
       part.expected = (roll < 5) ? heads.expectation(stream) : ExpectedRevision::any();
-      part.events = make_events(key, next_index, count, rng);
+      part.events = crash::make_events(key, next_index, count, rng);
       next_index = static_cast<std::uint16_t>(next_index + count);
       intent += " " + part.stream + ":" + std::to_string(count);
       parts.push_back(std::move(part));
@@ -222,8 +159,7 @@ void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t r
     log.line(intent);
     Result<TransactionResult> result = store.commit(parts);
     if (!result.ok()) {
-      log.line("F " + key.to_string() + " " + std::string(error_code_name(result.status().code())) + " " +
-               result.status().message());
+      log.line(failure_line(key, result.status()));
       continue;
     }
     std::string ack = "A " + key.to_string();
@@ -241,17 +177,77 @@ void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t r
   }
 }
 
-// Runs until killed. Never returns into the test framework.
-// Writes one byte to `ready_fd` once the store is open and the writers start.
-[[noreturn]] void run_writer_child(const std::string& store_dir, const std::string& ack_path, std::uint16_t round,
-                                   std::uint32_t seed, int ready_fd) {
-  AckLog log(ack_path);
-  if (!log.ok()) ::_exit(91);
-  Result<std::unique_ptr<EventStore>> store = open_store("file:" + store_dir, store_options());
-  if (!store.ok()) {
-    log.line("X round " + std::to_string(round) + ": open failed: " + store.status().to_string());
-    ::_exit(92);
+// Follows $all from the subscriber's checkpoint until killed, handling every
+// event (delivery line, then checkpoint line).
+void subscriber_thread(EventStore& store, const Paths& paths, LineLog& log) {
+  crash::SubscriberLog subscriber(paths.deliveries(), paths.checkpoints());
+  if (!subscriber.ok()) {
+    log.line("X subscriber: cannot open its logs");
+    return;
   }
+  AllSubscriptionOptions options;
+  options.from = subscriber.start_session();
+  options.batch_size = 100;
+  Result<std::unique_ptr<Subscription>> subscription = store.subscribe_all(options);
+  if (!subscription.ok()) {
+    log.line("X subscriber: subscribe_all failed: " + subscription.status().to_string());
+    return;
+  }
+  for (;;) {
+    Result<std::vector<RecordedEvent>> batch = (*subscription)->next(std::chrono::milliseconds(200));
+    if (!batch.ok()) {
+      log.line("X subscriber: next failed: " + batch.status().to_string());
+      return;
+    }
+    for (const RecordedEvent& event : *batch) subscriber.handled(event);
+  }
+}
+
+// ---- the check ----------------------------------------------------------------------
+
+// Checks `store` (just reopened after a kill) against the ack log and the
+// subscriber's logs; writes the problems and a summary to the report.
+// Returns true when everything holds.
+bool check_store(EventStore& store, const Paths& paths) {
+  std::ofstream report(paths.report());
+  crash::AckHistory history = crash::parse_ack_log(paths.acks());
+  std::vector<std::string>& problems = history.problems;
+  Result<std::vector<RecordedEvent>> events = crash::read_whole_store(store, &problems);
+  if (!events.ok()) {
+    report << "read_all failed: " << events.status().to_string() << "\n";
+    return false;
+  }
+  crash::check_streams_match(store, *events, &problems);
+  const crash::BatchCheck batches = crash::check_batches(*events, history, &problems);
+  const crash::SubscriberCheck subscriber =
+      crash::check_subscriber_log(*events, paths.deliveries(), paths.checkpoints(), &problems);
+
+  constexpr std::size_t kShown = 30;
+  for (std::size_t i = 0; i < problems.size() && i < kShown; ++i) report << problems[i] << "\n";
+  if (problems.size() > kShown) report << "... and " << problems.size() - kShown << " more problems\n";
+  report << "events=" << events->size() << " acknowledged=" << history.acks.size()
+         << " failed=" << history.failures.size() << " " << batches.summary() << "; subscriber " << subscriber.summary()
+         << "\n";
+  return problems.empty();
+}
+
+Result<std::unique_ptr<EventStore>> reopen(const Paths& paths) {
+  Result<std::unique_ptr<EventStore>> store = open_store("file:" + paths.store(), store_options());
+  if (!store.ok())
+    std::ofstream(paths.report()) << "reopen after the kill failed: " << store.status().to_string() << "\n";
+  return store;
+}
+
+// ---- the children ---------------------------------------------------------------------
+
+// One round, until killed: reopens the store (recovery), checks it, then runs
+// the writers and the subscriber. Writes 'R' to `ready_fd` once they run.
+// Exits (1) only when the check fails or the store cannot be used.
+[[noreturn]] void run_round_child(const Paths& paths, std::uint16_t round, std::uint32_t seed, int ready_fd) {
+  Result<std::unique_ptr<EventStore>> store = reopen(paths);
+  if (!store.ok() || !check_store(**store, paths)) ::_exit(1);
+  LineLog log(paths.acks());
+  if (!log.ok()) ::_exit(91);
   Heads heads;
   for (int stream = 0; stream < kStreams; ++stream) {
     StreamReadOptions options;
@@ -265,6 +261,7 @@ void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t r
     }
   }
   std::vector<std::thread> threads;
+  threads.emplace_back(subscriber_thread, std::ref(**store), std::cref(paths), std::ref(log));
   for (int thread = 0; thread < kWriterThreads; ++thread) {
     threads.emplace_back(writer_thread, std::ref(**store), std::ref(log), std::ref(heads), round,
                          static_cast<std::uint8_t>(thread), seed * 31 + static_cast<std::uint32_t>(thread));
@@ -276,232 +273,34 @@ void writer_thread(EventStore& store, AckLog& log, Heads& heads, std::uint16_t r
   ::_exit(93);
 }
 
-// ---- the checker child ----------------------------------------------------------------
-
-struct Intent {
-  std::vector<std::pair<std::string, int>> parts;  // stream, event count
-  int events() const {
-    int total = 0;
-    for (const auto& part : parts) total += part.second;
-    return total;
+// The check after the last kill: 0 when everything holds.
+int run_final_check(const Paths& paths) {
+  Result<std::unique_ptr<EventStore>> store = reopen(paths);
+  if (!store.ok()) return 2;
+  const bool ok = check_store(**store, paths);
+  if (Status status = (*store)->close(); !status.ok()) {
+    std::ofstream(paths.report(), std::ios::app) << "close: " << status.to_string() << "\n";
+    return 1;
   }
-};
-
-struct PartAck {
-  bool condition_only = true;
-  StreamRevision first = 0;
-  StreamRevision last = 0;
-  Position position = 0;
-};
-
-struct AckHistory {
-  std::map<BatchKey, Intent> intents;
-  std::map<BatchKey, std::vector<PartAck>> acks;
-  std::map<BatchKey, std::string> failures;  // code name
-  std::vector<std::string> problems;
-};
-
-AckHistory parse_ack_log(const std::string& path) {
-  AckHistory history;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (in.eof()) break;  // a line without '\n' was torn by the kill
-    std::istringstream words(line);
-    std::string tag, batch;
-    words >> tag;
-    if (tag == "X") {
-      history.problems.push_back("writer: " + line.substr(2));
-      continue;
-    }
-    words >> batch;
-    const std::optional<BatchKey> key = BatchKey::parse(batch);
-    if (!key) {
-      history.problems.push_back("ack log: unreadable line '" + line + "'");
-      continue;
-    }
-    std::string word;
-    if (tag == "I") {
-      Intent intent;
-      while (words >> word) {
-        const std::size_t colon = word.rfind(':');
-        intent.parts.emplace_back(word.substr(0, colon), std::stoi(word.substr(colon + 1)));
-      }
-      history.intents[*key] = std::move(intent);
-    } else if (tag == "A") {
-      std::vector<PartAck> parts;
-      while (words >> word) {
-        PartAck part;
-        unsigned long long first = 0, last = 0, position = 0;
-        if (word != "-" && std::sscanf(word.c_str(), "%llu:%llu:%llu", &first, &last, &position) == 3) {
-          part = PartAck{false, first, last, position};
-        }
-        parts.push_back(part);
-      }
-      history.acks[*key] = std::move(parts);
-    } else if (tag == "F") {
-      words >> word;
-      history.failures[*key] = word;
-      if (word != "wrong_expected_revision") history.problems.push_back("writer saw an unexpected error: " + line);
-    }
-  }
-  return history;
-}
-
-struct Found {
-  std::string stream;
-  StreamRevision revision;
-  Position position;
-};
-
-// Checks the store against the ack log; writes problems and a summary to
-// `report_path`. Returns the exit code: 0 when everything holds.
-int run_checker(const std::string& store_dir, const std::string& ack_path, const std::string& report_path) {
-  std::ofstream report(report_path);
-  AckHistory history = parse_ack_log(ack_path);
-  std::vector<std::string>& problems = history.problems;
-
-  Result<std::unique_ptr<EventStore>> store = open_store("file:" + store_dir, store_options());
-  if (!store.ok()) {
-    report << "reopen after the kill failed: " << store.status().to_string() << "\n";
-    return 2;
-  }
-  Result<std::vector<RecordedEvent>> events = crash::read_whole_store(**store, &problems);
-  if (!events.ok()) {
-    report << "read_all failed: " << events.status().to_string() << "\n";
-    return 2;
-  }
-  crash::check_streams_match(**store, *events, &problems);
-
-  std::map<BatchKey, std::map<std::uint16_t, Found>> batches;
-  for (const RecordedEvent& event : *events) {
-    const auto decoded = decode_event_id(event.id);
-    if (!decoded) {
-      problems.push_back("foreign event id " + event.id.to_string() + " at position " + std::to_string(event.position));
-      continue;
-    }
-    batches[decoded->first][decoded->second] = Found{event.stream, event.revision, event.position};
-  }
-
-  std::size_t present_unacknowledged = 0;
-  for (const auto& [key, found] : batches) {
-    auto intent = history.intents.find(key);
-    if (intent == history.intents.end()) {
-      problems.push_back("batch " + key.to_string() + " is in the store but was never attempted");
-      continue;
-    }
-    if (history.failures.contains(key)) {
-      problems.push_back("batch " + key.to_string() + " failed with " + history.failures[key] +
-                         " but is visible in the store");
-    }
-    if (static_cast<int>(found.size()) != intent->second.events()) {
-      problems.push_back("batch " + key.to_string() + " is half-written: " + std::to_string(found.size()) + " of " +
-                         std::to_string(intent->second.events()) + " events visible");
-      continue;
-    }
-    if (!history.acks.contains(key)) ++present_unacknowledged;
-    std::uint16_t index = 0;
-    std::optional<Position> previous_position;
-    for (std::size_t part = 0; part < intent->second.parts.size(); ++part) {
-      const auto& [stream, count] = intent->second.parts[part];
-      std::optional<StreamRevision> previous_revision;
-      for (int i = 0; i < count; ++i, ++index) {
-        auto event = found.find(index);
-        if (event == found.end()) {
-          problems.push_back("batch " + key.to_string() + " lacks its event " + std::to_string(index));
-          break;
-        }
-        const Found& at = event->second;
-        if (at.stream != stream) {
-          problems.push_back("batch " + key.to_string() + " event " + std::to_string(index) + " is in " + at.stream +
-                             " instead of " + stream);
-        }
-        if (previous_revision && at.revision != *previous_revision + 1) {
-          problems.push_back("batch " + key.to_string() + " part " + std::to_string(part) +
-                             " has non-contiguous revisions");
-        }
-        if (previous_position && at.position <= *previous_position) {
-          problems.push_back("batch " + key.to_string() + " is not in order in $all");
-        }
-        previous_revision = at.revision;
-        previous_position = at.position;
-      }
-    }
-  }
-
-  for (const auto& [key, parts] : history.acks) {
-    auto found = batches.find(key);
-    const Intent& intent = history.intents[key];
-    if (found == batches.end()) {
-      if (intent.events() > 0) problems.push_back("acknowledged batch " + key.to_string() + " is lost");
-      continue;
-    }
-    if (parts.size() != intent.parts.size()) {
-      problems.push_back("ack of batch " + key.to_string() + " has " + std::to_string(parts.size()) + " parts");
-      continue;
-    }
-    std::uint16_t index = 0;
-    for (std::size_t part = 0; part < parts.size(); ++part) {
-      const int count = intent.parts[part].second;
-      if (count == 0) continue;
-      const auto first = found->second.find(index);
-      const auto last = found->second.find(static_cast<std::uint16_t>(index + count - 1));
-      index = static_cast<std::uint16_t>(index + count);
-      if (first == found->second.end() || last == found->second.end()) continue;  // reported above
-      const PartAck& ack = parts[part];
-      if (ack.condition_only || first->second.revision != ack.first || last->second.revision != ack.last ||
-          last->second.position != ack.position) {
-        problems.push_back("batch " + key.to_string() + " part " + std::to_string(part) + " was acknowledged as " +
-                           std::to_string(ack.first) + ".." + std::to_string(ack.last) + " @" +
-                           std::to_string(ack.position) + " but the store has " +
-                           std::to_string(first->second.revision) + ".." + std::to_string(last->second.revision) +
-                           " @" + std::to_string(last->second.position));
-      }
-    }
-  }
-
-  if (Status status = (*store)->close(); !status.ok()) problems.push_back("close: " + status.to_string());
-
-  constexpr std::size_t kShown = 30;
-  for (std::size_t i = 0; i < problems.size() && i < kShown; ++i) report << problems[i] << "\n";
-  if (problems.size() > kShown) report << "... and " << problems.size() - kShown << " more problems\n";
-  report << "summary: events=" << events->size() << " batches_present=" << batches.size()
-         << " acknowledged=" << history.acks.size() << " present_unacknowledged=" << present_unacknowledged
-         << " failed=" << history.failures.size() << "\n";
-  return problems.empty() ? 0 : 1;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return ok ? 0 : 1;
 }
 
 // ---- processes ------------------------------------------------------------------------
 //
-// Children are started with fork() + exec() of this test binary, running only
-// KillTestChild.DISABLED_Run, which reads its role from the environment and
-// never returns into the framework. A plain fork() would be simpler but is
-// unsafe once the test process has threads (an earlier test in the same
-// binary leaves RocksDB's thread pools behind, and a forked child that then
-// opens RocksDB can deadlock on a lock held by a thread that does not exist
-// in the child).
+// Children run this test binary, only KillTestChild.DISABLED_Run, which reads
+// its role from the environment and never returns into the framework.
 
 constexpr const char* kRoleVariable = "EVSRC_KILL_TEST_ROLE";
 constexpr const char* kArgsVariable = "EVSRC_KILL_TEST_ARGS";
 
 struct ChildArgs {
-  std::string store_dir;
-  std::string ack_path;
-  std::string report_path;
+  Paths paths;
   std::uint16_t round = 0;
   std::uint32_t seed = 0;
   int ready_fd = -1;
 
   std::string encode() const {
-    return store_dir + "\t" + ack_path + "\t" + report_path + "\t" + std::to_string(round) + "\t" +
-           std::to_string(seed) + "\t" + std::to_string(ready_fd);
+    return paths.dir + "\t" + std::to_string(round) + "\t" + std::to_string(seed) + "\t" + std::to_string(ready_fd);
   }
   static ChildArgs decode(const std::string& text) {
     std::vector<std::string> fields;
@@ -511,13 +310,11 @@ struct ChildArgs {
     }
     fields.push_back(text.substr(start));
     ChildArgs args;
-    if (fields.size() != 6) ::_exit(95);
-    args.store_dir = fields[0];
-    args.ack_path = fields[1];
-    args.report_path = fields[2];
-    args.round = static_cast<std::uint16_t>(std::stoul(fields[3]));
-    args.seed = static_cast<std::uint32_t>(std::stoul(fields[4]));
-    args.ready_fd = std::stoi(fields[5]);
+    if (fields.size() != 4) ::_exit(95);
+    args.paths.dir = fields[0];
+    args.round = static_cast<std::uint16_t>(std::stoul(fields[1]));
+    args.seed = static_cast<std::uint32_t>(std::stoul(fields[2]));
+    args.ready_fd = std::stoi(fields[3]);
     return args;
   }
 };
@@ -525,54 +322,14 @@ struct ChildArgs {
 // Starts this binary as a child in `role`. Its stdout and stderr go to
 // `output_path`.
 pid_t spawn_child(const std::string& role, const ChildArgs& args, const std::string& output_path) {
-  char self[4096];
-  const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length <= 0) return -1;
-  self[length] = '\0';
-  // Everything exec needs is built before fork: the child may only make
-  // async-signal-safe calls until exec.
-  std::vector<std::string> arguments = {self, "--gtest_filter=KillTestChild.DISABLED_Run",
-                                        "--gtest_also_run_disabled_tests"};
-  std::vector<std::string> environment;
-  for (char** variable = environ; *variable != nullptr; ++variable) {
-    if (!std::string_view(*variable).starts_with("EVSRC_KILL_TEST_")) environment.emplace_back(*variable);
-  }
-  environment.push_back(std::string(kRoleVariable) + "=" + role);
-  environment.push_back(std::string(kArgsVariable) + "=" + args.encode());
-  std::vector<char*> argv;
-  for (std::string& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& variable : environment) envp.push_back(variable.data());
-  envp.push_back(nullptr);
-  const int output = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int output = crash::open_output(output_path);
   if (output < 0) return -1;
-
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(output, STDOUT_FILENO);
-    ::dup2(output, STDERR_FILENO);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(96);
-  }
+  const pid_t pid = crash::spawn_process(
+      {crash::self_executable(), "--gtest_filter=KillTestChild.DISABLED_Run", "--gtest_also_run_disabled_tests"},
+      {std::string(kRoleVariable) + "=" + role, std::string(kArgsVariable) + "=" + args.encode()}, "EVSRC_KILL_TEST_",
+      output, output);
   ::close(output);
   return pid;
-}
-
-// Waits for `pid` up to `timeout`; kills it (and reports a hang) after that.
-bool wait_child(pid_t pid, std::chrono::milliseconds timeout, int* status) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const pid_t done = ::waitpid(pid, status, WNOHANG);
-    if (done == pid) return true;
-    if (done < 0 && errno != EINTR) return false;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, status, 0);
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
 }
 
 TEST(KillTestChild, DISABLED_Run) {
@@ -580,10 +337,8 @@ TEST(KillTestChild, DISABLED_Run) {
   const char* encoded = std::getenv(kArgsVariable);
   if (role == nullptr || encoded == nullptr) GTEST_SKIP() << "only run as a child of KillTest";
   const ChildArgs args = ChildArgs::decode(encoded);
-  if (std::string_view(role) == "writer") {
-    run_writer_child(args.store_dir, args.ack_path, args.round, args.seed, args.ready_fd);
-  }
-  ::_exit(run_checker(args.store_dir, args.ack_path, args.report_path));
+  if (std::string_view(role) == "round") run_round_child(args.paths, args.round, args.seed, args.ready_fd);
+  ::_exit(run_final_check(args.paths));
 }
 
 // ---- the test -----------------------------------------------------------------------
@@ -592,72 +347,113 @@ TEST(KillTest, AcknowledgedAppendsSurviveSigkillAndNothingIsHalfWritten) {
   crash::TempDir dir("evsrc-kill");
   ASSERT_FALSE(dir.path().empty());
   ChildArgs args;
-  args.store_dir = dir.path() + "/store";
-  args.ack_path = dir.path() + "/acks.log";
-  args.report_path = dir.path() + "/report.txt";
-  const std::string writer_output = dir.path() + "/writer-output.txt";
-  const std::string checker_output = dir.path() + "/checker-output.txt";
+  args.paths.dir = dir.path();
+  const Paths& paths = args.paths;
 
   const std::uint32_t seed = std::random_device{}();
   std::mt19937 rng(seed);
   std::cout << "kill test seed " << seed << ", directory " << dir.path() << std::endl;
+  const auto context = [&] { return "(seed " + std::to_string(seed) + ", directory kept: " + dir.path() + ")"; };
 
-  const auto deadline = std::chrono::steady_clock::now() + kTimeBudget;
+  const int soak = crash::soak_factor();
+  const int target_kills = kTargetKills * soak;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + kTimeBudget * soak;
   int kills = 0;
-  int kills_during_open = 0;
-  std::string last_summary;
-  for (std::uint16_t round = 0; kills < kTargetKills && std::chrono::steady_clock::now() < deadline; ++round) {
+  int kills_during_start = 0;
+  int checks = 0;
+  int verify_runs = 0;
+  bool verified_last = false;
+  std::chrono::steady_clock::duration in_start{}, in_verify{};
+  const auto ms = [](std::chrono::steady_clock::duration duration) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+  };
+  for (std::uint16_t round = 0; kills < target_kills && std::chrono::steady_clock::now() < deadline; ++round) {
     int ready[2];
-    ASSERT_EQ(::pipe(ready), 0) << std::strerror(errno);
+    ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0) << std::strerror(errno);
     args.round = round;
     args.seed = rng();
-    args.ready_fd = ready[1];
-    const pid_t writer = spawn_child("writer", args, writer_output);
+    // The write end must survive exec in the child: a duplicate without
+    // O_CLOEXEC, closed again in the parent right after the spawn.
+    args.ready_fd = ::dup(ready[1]);
     ::close(ready[1]);
-    ASSERT_GT(writer, 0) << std::strerror(errno);
+    const auto spawned = std::chrono::steady_clock::now();
+    const pid_t child = spawn_child("round", args, paths.child_output());
+    ::close(args.ready_fd);
+    ASSERT_GT(child, 0) << std::strerror(errno);
 
-    // One kill in five lands at a random moment of start-up, open and
-    // recovery; the others 5-80 ms into the writers' work, mid-commit.
-    const bool during_open = std::uniform_int_distribution<int>(0, 4)(rng) == 0;
-    const int delay_ms = std::uniform_int_distribution<int>(during_open ? 0 : 5, 80)(rng);
-    if (!during_open) {
-      pollfd wait_ready{ready[0], POLLIN, 0};
-      if (::poll(&wait_ready, 1, 20'000) <= 0) {
-        ADD_FAILURE() << "round " << round << ": the writer did not start within 20 s";
-      }
+    // One kill in five lands at a random moment of start-up: exec, open and
+    // recovery, the check; the others 2-30 ms into the writers' work.
+    const bool during_start = std::uniform_int_distribution<int>(0, 4)(rng) == 0;
+    const int delay_ms = std::uniform_int_distribution<int>(during_start ? 0 : 2, during_start ? 150 : 30)(rng);
+    pollfd wait_ready{ready[0], POLLIN, 0};
+    char ready_byte = 0;
+    const auto read_ready = [&](int timeout_ms) {
+      return ::poll(&wait_ready, 1, timeout_ms) == 1 && ::read(ready[0], &ready_byte, 1) == 1 && ready_byte == 'R';
+    };
+    bool writing = false;
+    if (during_start) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      writing = read_ready(0);
+    } else {
+      writing = read_ready(60'000);
+      in_start += std::chrono::steady_clock::now() - spawned;
+      if (writing) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     }
     ::close(ready[0]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ASSERT_EQ(::kill(writer, SIGKILL), 0);
-    int writer_status = 0;
-    ASSERT_EQ(::waitpid(writer, &writer_status, 0), writer);
-    if (!(WIFSIGNALED(writer_status) && WTERMSIG(writer_status) == SIGKILL)) {
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
       dir.keep();
-      FAIL() << "round " << round << ": the writer ended by itself (status " << writer_status
-             << ") before the kill; output:\n"
-             << read_text(writer_output).substr(0, 2000) << "\nack log:\n"
-             << read_text(args.ack_path).substr(0, 4000);
+      FAIL() << "round " << round << ": the check after kill " << kills << " failed (" << crash::describe_status(status)
+             << ") " << context() << ":\n"
+             << crash::read_text(paths.report()) << crash::read_text(paths.child_output()).substr(0, 2000);
+    }
+    if (!during_start && !writing) {
+      dir.keep();
+      FAIL() << "round " << round << ": reopening and checking the store took over 60 s " << context() << ":\n"
+             << crash::read_text(paths.child_output()).substr(0, 2000);
     }
     ++kills;
-    kills_during_open += during_open ? 1 : 0;
+    kills_during_start += writing ? 0 : 1;
+    checks += writing ? 1 : 0;
 
-    const pid_t checker = spawn_child("checker", args, checker_output);
-    ASSERT_GT(checker, 0) << std::strerror(errno);
-    int checker_status = 0;
-    const bool finished = wait_child(checker, std::chrono::seconds(60), &checker_status);
-    const std::string report = read_text(args.report_path);
-    if (!finished || !WIFEXITED(checker_status) || WEXITSTATUS(checker_status) != 0) {
-      dir.keep();
-      FAIL() << "after kill " << kills << " (round " << round << ", " << delay_ms << " ms after "
-             << (during_open ? "start" : "the writers started") << ", seed " << seed
-             << ", directory kept: " << dir.path() << "):\n"
-             << (finished ? "" : "the checker hung for 60 s (reopen or reads never returned)\n") << report
-             << read_text(checker_output).substr(0, 2000);
+    verified_last = kills % kVerifyEvery == 0;
+    if (verified_last) {
+      const crash::VerifyOutcome verify = crash::run_verify(paths.store(), paths.verify_output(), kVerifyTimeout);
+      ++verify_runs;
+      in_verify += verify.took;
+      if (!verify.ok) dir.keep();
+      ASSERT_TRUE(verify.ok) << "evsrc verify failed after kill " << kills << " " << context() << ":\n"
+                             << verify.output.substr(0, 4000);
     }
-    last_summary = report;
   }
-  std::cout << kills << " kills (" << kills_during_open << " during start-up); last check: " << last_summary;
-  EXPECT_GE(kills, kRequiredKills) << "the time budget ran out";
+  // The check after the last kill, then verify.
+  const pid_t checker = spawn_child("check", args, paths.child_output());
+  ASSERT_GT(checker, 0) << std::strerror(errno);
+  int checker_status = 0;
+  const bool finished = crash::wait_child(checker, std::chrono::seconds(60), &checker_status);
+  if (!finished || !WIFEXITED(checker_status) || WEXITSTATUS(checker_status) != 0) dir.keep();
+  ASSERT_TRUE(finished && WIFEXITED(checker_status) && WEXITSTATUS(checker_status) == 0)
+      << "the check after the last kill failed ("
+      << (finished ? crash::describe_status(checker_status) : "hung for 60 s") << ") " << context() << ":\n"
+      << crash::read_text(paths.report()) << crash::read_text(paths.child_output()).substr(0, 2000);
+  ++checks;
+  if (!verified_last) {
+    const crash::VerifyOutcome verify = crash::run_verify(paths.store(), paths.verify_output(), kVerifyTimeout);
+    ++verify_runs;
+    in_verify += verify.took;
+    if (!verify.ok) dir.keep();
+    ASSERT_TRUE(verify.ok) << "evsrc verify failed after the last kill " << context() << ":\n"
+                           << verify.output.substr(0, 4000);
+  }
+  const double seconds = static_cast<double>(ms(std::chrono::steady_clock::now() - started)) / 1000.0;
+  std::cout << "engine kill test: " << kills << " kills (" << kills_during_start << " during start-up), " << checks
+            << " checks, " << verify_runs << " verify runs, " << seconds << " s (start-up and checks " << ms(in_start)
+            << " ms, verify " << ms(in_verify) << " ms); last check: " << crash::read_text(paths.report())
+            << std::flush;
+  EXPECT_GE(kills, kRequiredKills * soak) << "the time budget ran out";
 }
 
 }  // namespace
