@@ -53,6 +53,8 @@ constexpr std::string_view kServerName = "evsrcd";
 // is dropped with a final error event.
 constexpr int kSseSendBufferBytes = 512 * 1024;
 constexpr std::chrono::milliseconds kSseStallCheck{5};  // a reading client drains within ms
+// What the first read of a request (waiting with the idle timeout) asks for.
+constexpr std::size_t kFirstReadBytes = 8192;
 
 // Splits "HOST:PORT" / "[V6]:PORT".
 Result<std::pair<std::string, std::uint16_t>> split_listen(std::string_view listen) {
@@ -179,8 +181,22 @@ class Session final : public ConnectionBase {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
+    // A pipelined request has begun already.
+    if (buffer_.size() > 0) return read_header();
     // A keep-alive connection may stay idle this long before its next request.
     lowest().expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kFirstReadBytes), [self = shared()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->on_read_error(ec);
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  // From its first byte on, a request is not idle: all of it (headers and
+  // body) must come within request_timeout, so a client dribbling its
+  // headers (slowloris) is cut off as soon as one sending its body slowly.
+  void read_header() {
+    lowest().expires_after(server_.options.request_timeout);
     http::async_read_header(stream_, buffer_, *parser_, [self = shared()](beast::error_code ec, std::size_t) {
       self->on_header(ec);
     });
@@ -188,8 +204,6 @@ class Session final : public ConnectionBase {
 
   void on_header(beast::error_code ec) {
     if (ec) return on_read_error(ec);
-    // The rest of the request must come within request_timeout (slow clients).
-    lowest().expires_after(server_.options.request_timeout);
     const auto expect = parser_->get()[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       const auto length = parser_->content_length();
