@@ -157,7 +157,10 @@ Status decode_record(std::string_view bytes, LogRecord* record) {
   coding::Reader reader(body);
   const auto kind = reader.le<std::uint8_t>();
   const auto flags = reader.le<std::uint8_t>();
-  if ((flags & ~kClientIdFlag) != 0) return Status::corruption("record has unknown flags");
+  // Only event records carry flags: a record decodes only from the bytes its
+  // encoder writes (no two encodings of one record).
+  const std::uint8_t known_flags = kind == static_cast<std::uint8_t>(RecordKind::event) ? kClientIdFlag : 0;
+  if ((flags & ~known_flags) != 0) return Status::corruption("record has unknown flags");
   record->client_id = (flags & kClientIdFlag) != 0;
   const auto stream_size = reader.le<std::uint16_t>();
   record->position = reader.le<std::uint64_t>();
@@ -186,6 +189,11 @@ Status decode_record(std::string_view bytes, LogRecord* record) {
       const auto max_age = reader.le<std::int64_t>();
       const auto truncate_before = reader.le<std::uint64_t>();
       const auto custom_size = reader.le<std::uint32_t>();
+      if ((present & ~(kHasMaxCount | kHasMaxAge | kHasTruncateBefore)) != 0 ||
+          (!(present & kHasMaxCount) && max_count != 0) || (!(present & kHasMaxAge) && max_age != 0) ||
+          (!(present & kHasTruncateBefore) && truncate_before != 0)) {
+        return Status::corruption("stream metadata record has unknown or stray fields");
+      }
       StreamMetadata metadata;
       if (present & kHasMaxCount) metadata.max_count = max_count;
       if (present & kHasMaxAge) metadata.max_age = std::chrono::seconds(max_age);

@@ -30,6 +30,7 @@
 #include "server/api_keys.h"
 #include "server/commit_notifier.h"
 #include "server/http_message.h"
+#include "server/http_request_conversion.h"
 #include "server/server_metrics.h"
 
 namespace evsrc {
@@ -255,11 +256,7 @@ class Session final : public ConnectionBase {
       keep_alive_ = false;
       return write_response(server::error_response(503, "unavailable", "the server is shutting down"));
     }
-    auto request = std::make_shared<HttpRequest>();
-    request->method = std::string(message.method_string());
-    request->target = std::string(message.target());
-    for (const auto& field : message) request->headers.add(std::string(field.name_string()), std::string(field.value()));
-    request->body = std::move(message.body());
+    auto request = std::make_shared<HttpRequest>(server::to_http_request(std::move(message)));
     beast::error_code peer_ec;
     const auto peer = lowest().socket().remote_endpoint(peer_ec);
     if (!peer_ec) request->peer = peer.address().to_string() + ":" + std::to_string(peer.port());
