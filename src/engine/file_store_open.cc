@@ -95,11 +95,13 @@ Status FileStore::recover() {
     if (Status status = SnapshotDb::destroy(snapshots_path, env_->in_memory()); !status.ok()) return status;
     auto segment = segments_.create(0, 0, options_.segment_bytes);
     if (!segment.ok()) return segment.status();
-    // The entry of log/ in the store's directory, so that the synced first
-    // segment cannot vanish with its directory. (The store directory's own
-    // entry is its creator's business: the parent may not be ours to open.)
-    if (Status status = env_->sync_dir(directory_); !status.ok()) return status;
   }
+  // The entry of log/ in the store's directory, so that synced segments
+  // cannot vanish with their directory — on every open, not only the first:
+  // a crash between creating the first segment and this sync would otherwise
+  // leave it unsynced for good. (The store directory's own entry is its
+  // creator's business: the parent may not be ours to open.)
+  if (Status status = env_->sync_dir(directory_); !status.ok()) return status;
   auto snapshots = SnapshotDb::open(snapshots_path, env_->in_memory());
   if (!snapshots.ok()) return snapshots.status();
   snapshots_ = std::move(*snapshots);
@@ -256,14 +258,40 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
 
 namespace {
 
-Status rewrite_and_sync(File& file, std::uint64_t offset, std::uint64_t end) {
+// True when `bytes` is exactly one whole group: its header and every record
+// checksum match.
+bool is_whole_group(std::string_view bytes) {
+  const std::optional<log::GroupHeader> header = log::decode_group_header(bytes);
+  if (!header || bytes.size() != log::kGroupHeaderSize + header->record_bytes) return false;
+  std::string_view records = bytes.substr(log::kGroupHeaderSize);
+  log::LogRecord record;
+  for (std::uint32_t i = 0; i < header->record_count; ++i) {
+    const std::optional<std::size_t> size = log::framed_record_size(records);
+    if (!size || *size > records.size() || !log::decode_record(records.substr(0, *size), &record).ok()) return false;
+    records.remove_prefix(*size);
+  }
+  return records.empty();
+}
+
+// Writes bytes [offset, end) of `file` again, as they read back now, and
+// syncs them — only after checking them again (`is_valid`): pages that a
+// failed sync left clean may be evicted between pass 1 and here, and then
+// read back as the disk's old bytes, which must never be made durable.
+Status rewrite_and_sync(File& file, const std::string& path, std::uint64_t offset, std::uint64_t end,
+                        bool (*is_valid)(std::string_view)) {
   std::string bytes(static_cast<std::size_t>(end - offset), '\0');
   std::size_t read = 0;
   if (Status status = file.read_at(offset, bytes.size(), bytes.data(), &read); !status.ok()) return status;
-  if (read != bytes.size()) return Status::corruption("log segment is shorter than its last group");
+  if (read != bytes.size() || !is_valid(bytes)) {
+    return Status::io_error("recovery: " + path + " at offset " + std::to_string(offset) +
+                            " reads back differently from a moment ago (data lost after a failed sync?); "
+                            "reopen the store: the damaged last group will be cut");
+  }
   if (Status status = file.write_at(offset, bytes); !status.ok()) return status;
   return file.sync();
 }
+
+bool is_segment_header(std::string_view bytes) { return log::decode_segment_header(bytes).ok(); }
 
 bool before(const LogLocation& a, const LogLocation& b) {
   return a.segment != b.segment ? a.segment < b.segment : a.offset < b.offset;
@@ -272,14 +300,17 @@ bool before(const LogLocation& a, const LogLocation& b) {
 }  // namespace
 
 Status FileStore::resync_tail(const IndexCheckpoint& start, const std::optional<GroupSpan>& last_group) {
-  if (!options_.sync) return Status();
+  // Also with options_.sync off: a group past the checkpoint applied now
+  // would be before the next checkpoint, and no later open would look at it.
   const auto segments = segments_.snapshot();
   const std::uint32_t last = static_cast<std::uint32_t>(segments->size() - 1);
   bool rewrote = false;
   // A segment created after the checkpoint may be the one whose header sync
   // failed (the store stops at once, so it is the last segment).
   if (start.next_position == 0 || last > start.next_group.segment) {
-    if (Status status = rewrite_and_sync(*(*segments)[last]->file, 0, log::kSegmentHeaderSize); !status.ok()) {
+    const auto& segment = (*segments)[last];
+    if (Status status = rewrite_and_sync(*segment->file, segment->path, 0, log::kSegmentHeaderSize, is_segment_header);
+        !status.ok()) {
       return status;
     }
     rewrote = true;
@@ -287,8 +318,9 @@ Status FileStore::resync_tail(const IndexCheckpoint& start, const std::optional<
   // Groups before the checkpoint were synced successfully (the index is
   // written only then); a failed one can only be the last group.
   if (last_group && !before(last_group->start, start.next_group)) {
-    if (Status status = rewrite_and_sync(*(*segments)[last_group->start.segment]->file, last_group->start.offset,
-                                         last_group->end);
+    const auto& segment = (*segments)[last_group->start.segment];
+    if (Status status = rewrite_and_sync(*segment->file, segment->path, last_group->start.offset, last_group->end,
+                                         is_whole_group);
         !status.ok()) {
       return status;
     }
