@@ -572,6 +572,12 @@ TEST(ServerKillTest, AcknowledgedWritesAndSubscribersSurviveSigkillOfEvsrcd) {
             << " errors=" << subscriber_state.subscription_errors << "; last check: events=" << last.events.size()
             << " " << last.batches.summary() << "; subscriber " << last.subscriber.summary() << std::endl;
   EXPECT_GE(kills, kRequiredKills * soak) << "the time budget ran out";
+  // The run must have exercised what it claims to test (a check of nothing
+  // passes vacuously): acknowledged writes, calls whose reply the kill took
+  // (retried with the same ids until definite), deliveries to the subscriber.
+  EXPECT_GT(counters.acknowledged.load(), 0u);
+  EXPECT_GT(counters.dropped_in_flight.load(), 0u) << "no kill landed while a call waited for its reply";
+  EXPECT_GT(last.subscriber.deliveries, 0u);
 }
 
 }  // namespace
