@@ -19,9 +19,30 @@ Status protocol_error(std::string_view what) {
   return Status::io_error("unexpected response from the server: " + std::string(what));
 }
 
+// Nesting accepted in a response and embedded in a request, as the server's
+// (src/server/api_json.h kMaxJsonDepth): nlohmann's dump() recurses once per
+// level, so a document nested a million deep would overflow the stack.
+constexpr int kMaxJsonDepth = 512;
+
+// Parses `text` as JSON; discarded when it is not JSON or nests deeper than
+// kMaxJsonDepth.
+Json parse_within_depth(std::string_view text) {
+  bool too_deep = false;
+  const auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  };
+  Json parsed = Json::parse(text.begin(), text.end(), within_depth, /*allow_exceptions=*/false);
+  return too_deep ? Json(Json::value_t::discarded) : parsed;
+}
+
 Result<Json> parse_body(std::string_view body) {
-  Json value = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return protocol_error("not JSON");
+  Json value = parse_within_depth(body);
+  if (value.is_discarded()) return protocol_error("not JSON (or nested deeper than the server nests)");
   return value;
 }
 
@@ -66,7 +87,7 @@ std::string compact(const Json& value) { return value.dump(-1, ' ', false, Json:
 // Bytes as the server's convention carries them (see remote_codec.h).
 Json bytes_to_value(std::string_view bytes) {
   if (!bytes.empty()) {
-    Json parsed = Json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+    Json parsed = parse_within_depth(bytes);
     if (!parsed.is_discarded() && !parsed.is_string() && compact(parsed) == bytes) return parsed;
   }
   return Json(std::string(bytes));
@@ -76,7 +97,7 @@ Json bytes_to_value(std::string_view bytes) {
 // an object is sent as such (the server keeps its compact form, which reads
 // back as the same JSON); other bytes as a string, which the server refuses.
 Json object_bytes_to_value(std::string_view bytes) {
-  Json parsed = Json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  Json parsed = parse_within_depth(bytes);
   if (!parsed.is_discarded() && parsed.is_object()) return parsed;
   return Json(std::string(bytes));
 }
@@ -444,6 +465,11 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) {
   if (at != text.size()) return std::nullopt;
   const std::int64_t seconds = std::chrono::sys_days(date).time_since_epoch().count() * 86400 + *hour * 3600 +
                                *minute * 60 + *second - offset_seconds;
+  // Only times format_rfc3339 can write back (years 0000..9999 in UTC): an
+  // offset must not carry a time out of them.
+  constexpr std::int64_t kFirstSecond = -62'167'219'200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kEndSecond = 253'402'300'800;    // 10000-01-01T00:00:00Z
+  if (seconds < kFirstSecond || seconds >= kEndSecond) return std::nullopt;
   return Timestamp(std::chrono::microseconds(seconds * 1'000'000 + micros));
 }
 

@@ -65,7 +65,9 @@ Result<StreamInfo> parse_stream_info(std::string_view stream, std::string_view b
 Status status_from_response(unsigned http_status, std::string_view body);
 
 // "2026-11-29T08:34:08.123456Z" (any fraction length, or none, and "Z" or a
-// numeric offset); nullopt when malformed.
+// numeric offset); nullopt when malformed or outside the years 0000-9999 in
+// UTC (what format_rfc3339 can write back). Response bodies nested deeper
+// than 512 levels are io_error.
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
 // A revision from an ETag ("\"5\"" or W/"5"); nullopt otherwise.

@@ -1,4 +1,5 @@
 // The Kinesis record format of an event (version 1; see evsrc/kinesis.h).
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -60,6 +61,10 @@ Result<RecordedEvent> decode_kinesis_event(std::string_view data) {
         text("id", id), text("type", event.type), text("contentType", event.content_type),
         number("recordedAtMicros", micros), text("data", data_base64), text("metadata", metadata_base64)}) {
     if (!status.ok()) return status;
+  }
+  // A Timestamp's count: encode_kinesis_event never writes more.
+  if (micros > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return bad_record("\"recordedAtMicros\" is out of range");
   }
   auto uuid = Uuid::parse(id);
   if (!uuid) return bad_record("bad id '" + id + "'");

@@ -83,6 +83,10 @@ class FileCheckpointStore final : public CheckpointStore {
       if (text.size() > 64) break;
     }
     ::close(fd);
+    // Reading stopped after 64 bytes: the digits read may not be all of them.
+    if (text.size() > 64) {
+      return Status::corruption("checkpoint file " + path + " is longer than a position (over 64 bytes)");
+    }
     if (!text.empty() && text.back() == '\n') text.pop_back();
     Position position = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), position);

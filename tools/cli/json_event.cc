@@ -1,10 +1,35 @@
 #include "cli/json_event.h"
 
 namespace evsrc::cli {
+namespace {
+
+// Nesting accepted in a line and embedded in output, as the server's
+// (src/server/api_json.h kMaxJsonDepth): nlohmann's dump() recurses once per
+// level, so a document nested a million deep would overflow the stack.
+constexpr int kMaxJsonDepth = 512;
+
+// Parses `text` as JSON; discarded when it is not JSON or nests deeper than
+// kMaxJsonDepth (then `too_deep` is set).
+Json parse_within_depth(std::string_view text, bool& too_deep) {
+  too_deep = false;
+  const auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
+    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  };
+  Json parsed = Json::parse(text.begin(), text.end(), within_depth, /*allow_exceptions=*/false);
+  return too_deep ? Json(Json::value_t::discarded) : parsed;
+}
+
+}  // namespace
 
 Json bytes_to_json(std::string_view bytes) {
   if (!bytes.empty()) {
-    Json parsed = Json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+    bool too_deep = false;
+    Json parsed = parse_within_depth(bytes, too_deep);
     if (!parsed.is_discarded() && !parsed.is_string()) return parsed;
   }
   return Json(std::string(bytes));
@@ -33,7 +58,12 @@ Json recorded_event_to_import_line(const RecordedEvent& event) {
   line["stream"] = event.stream;
   line["type"] = event.type;
   line["data"] = bytes_to_json(event.data);
-  if (!event.metadata.empty()) line["metadata"] = bytes_to_json(event.metadata);
+  if (!event.metadata.empty()) {
+    // Import reads a null "metadata" as none: metadata that is the JSON
+    // document null goes out as its bytes instead.
+    Json metadata = bytes_to_json(event.metadata);
+    line["metadata"] = metadata.is_null() ? Json(event.metadata) : std::move(metadata);
+  }
   line["id"] = event.id.to_string();
   return line;
 }
@@ -56,7 +86,11 @@ Result<std::string> required_string(const Json& object, const char* key) {
 }  // namespace
 
 Result<ImportLine> parse_import_line(std::string_view text) {
-  Json object = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  Json object = parse_within_depth(text, too_deep);
+  if (too_deep) {
+    return Status::invalid_argument("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   if (object.is_discarded()) return Status::invalid_argument("not valid JSON");
   if (!object.is_object()) return Status::invalid_argument("expected a JSON object");
 

@@ -5,7 +5,11 @@
 // (not JSON, or a JSON string) become a JSON string holding the bytes. On
 // import the inverse holds: a JSON string is taken as the bytes themselves,
 // any other JSON value as its compact serialisation. So `export | import`
-// reproduces every event's bytes (up to the whitespace inside embedded JSON).
+// reproduces every event's bytes up to the spelling of embedded JSON (whitespace,
+// number spelling such as 1E2 -> 100.0, escapes, duplicate keys). Documents
+// nested deeper than 512 levels are refused on import and exported as strings;
+// metadata that is the JSON document `null` is exported as a string (a bare
+// null means "no metadata").
 #pragma once
 
 #include <optional>
