@@ -1,5 +1,7 @@
 #include "client/remote_codec.h"
 
+#include "core/json_depth.h"
+
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -19,29 +21,8 @@ Status protocol_error(std::string_view what) {
   return Status::io_error("unexpected response from the server: " + std::string(what));
 }
 
-// Nesting accepted in a response and embedded in a request, as the server's
-// (src/server/api_json.h kMaxJsonDepth): nlohmann's dump() recurses once per
-// level, so a document nested a million deep would overflow the stack.
-constexpr int kMaxJsonDepth = 512;
-
-// Parses `text` as JSON; discarded when it is not JSON or nests deeper than
-// kMaxJsonDepth.
-Json parse_within_depth(std::string_view text) {
-  bool too_deep = false;
-  const auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
-    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
-        depth >= kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  Json parsed = Json::parse(text.begin(), text.end(), within_depth, /*allow_exceptions=*/false);
-  return too_deep ? Json(Json::value_t::discarded) : parsed;
-}
-
 Result<Json> parse_body(std::string_view body) {
-  Json value = parse_within_depth(body);
+  Json value = parse_json_within_depth(body);
   if (value.is_discarded()) return protocol_error("not JSON (or nested deeper than the server nests)");
   return value;
 }
@@ -87,7 +68,7 @@ std::string compact(const Json& value) { return value.dump(-1, ' ', false, Json:
 // Bytes as the server's convention carries them (see remote_codec.h).
 Json bytes_to_value(std::string_view bytes) {
   if (!bytes.empty()) {
-    Json parsed = parse_within_depth(bytes);
+    Json parsed = parse_json_within_depth(bytes);
     if (!parsed.is_discarded() && !parsed.is_string() && compact(parsed) == bytes) return parsed;
   }
   return Json(std::string(bytes));
@@ -97,7 +78,7 @@ Json bytes_to_value(std::string_view bytes) {
 // an object is sent as such (the server keeps its compact form, which reads
 // back as the same JSON); other bytes as a string, which the server refuses.
 Json object_bytes_to_value(std::string_view bytes) {
-  Json parsed = parse_within_depth(bytes);
+  Json parsed = parse_json_within_depth(bytes);
   if (!parsed.is_discarded() && parsed.is_object()) return parsed;
   return Json(std::string(bytes));
 }

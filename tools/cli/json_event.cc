@@ -1,35 +1,13 @@
 #include "cli/json_event.h"
 
+#include "core/json_depth.h"
+
 namespace evsrc::cli {
-namespace {
-
-// Nesting accepted in a line and embedded in output, as the server's
-// (src/server/api_json.h kMaxJsonDepth): nlohmann's dump() recurses once per
-// level, so a document nested a million deep would overflow the stack.
-constexpr int kMaxJsonDepth = 512;
-
-// Parses `text` as JSON; discarded when it is not JSON or nests deeper than
-// kMaxJsonDepth (then `too_deep` is set).
-Json parse_within_depth(std::string_view text, bool& too_deep) {
-  too_deep = false;
-  const auto within_depth = [&too_deep](int depth, Json::parse_event_t event, Json&) {
-    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
-        depth >= kMaxJsonDepth) {
-      too_deep = true;
-      return false;
-    }
-    return true;
-  };
-  Json parsed = Json::parse(text.begin(), text.end(), within_depth, /*allow_exceptions=*/false);
-  return too_deep ? Json(Json::value_t::discarded) : parsed;
-}
-
-}  // namespace
 
 Json bytes_to_json(std::string_view bytes) {
   if (!bytes.empty()) {
     bool too_deep = false;
-    Json parsed = parse_within_depth(bytes, too_deep);
+    Json parsed = parse_json_within_depth(bytes, &too_deep);
     if (!parsed.is_discarded() && !parsed.is_string()) return parsed;
   }
   return Json(std::string(bytes));
@@ -87,9 +65,9 @@ Result<std::string> required_string(const Json& object, const char* key) {
 
 Result<ImportLine> parse_import_line(std::string_view text) {
   bool too_deep = false;
-  Json object = parse_within_depth(text, too_deep);
+  Json object = parse_json_within_depth(text, &too_deep);
   if (too_deep) {
-    return Status::invalid_argument("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return Status::invalid_argument("JSON nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
   }
   if (object.is_discarded()) return Status::invalid_argument("not valid JSON");
   if (!object.is_object()) return Status::invalid_argument("expected a JSON object");
