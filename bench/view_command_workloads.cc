@@ -21,7 +21,7 @@ View<Tally> tally_view() {
   View<Tally> view;
   view.name = "tally";
   view.version = 1;
-  view.apply = [](Tally& tally, const RecordedEvent& event) {
+  view.apply = [](Tally& tally, const EventView& event) {
     tally.total += static_cast<std::int64_t>(event.data.size());
     ++tally.events;
     return Status();

@@ -36,7 +36,7 @@ void check_round_trip(const evsrc::cli::ImportLine& line) {
   recorded.type = line.event.type;
   recorded.data = line.event.data;
   recorded.metadata = line.event.metadata;
-  const std::string exported = evsrc::cli::to_json_line(evsrc::cli::recorded_event_to_import_line(recorded));
+  const std::string exported = evsrc::cli::to_json_line(evsrc::cli::recorded_event_to_import_line(evsrc::EventView::of(recorded)));
   auto again = evsrc::cli::parse_import_line(exported);
   EVSRC_FUZZ_CHECK(again.ok(), "an exported line does not import");
   EVSRC_FUZZ_CHECK(again->stream == line.stream, "stream changed by export | import");
@@ -50,7 +50,7 @@ void check_round_trip(const evsrc::cli::ImportLine& line) {
   // byte for byte.
   const std::string exported_again =
       evsrc::cli::to_json_line(evsrc::cli::recorded_event_to_import_line([&] {
-        evsrc::RecordedEvent event = recorded;
+        evsrc::EventView event = evsrc::EventView::of(recorded);
         event.data = again->event.data;
         event.metadata = again->event.metadata;
         return event;

@@ -77,7 +77,7 @@ View<UserState> user_view() {
   View<UserState> view;
   view.name = "directory-user";
   view.version = kUserViewVersion;
-  view.apply = [](UserState& state, const RecordedEvent& recorded) -> Status {
+  view.apply = [](UserState& state, const EventView& recorded) -> Status {
     Result<UserEvent> event = user_codec().decode(recorded);
     if (!event.ok()) return event.status();
     fold(state, *event);
@@ -92,7 +92,7 @@ View<GroupState> group_view() {
   View<GroupState> view;
   view.name = "directory-group";
   view.version = kGroupViewVersion;
-  view.apply = [](GroupState& state, const RecordedEvent& recorded) -> Status {
+  view.apply = [](GroupState& state, const EventView& recorded) -> Status {
     Result<GroupEvent> event = group_codec().decode(recorded);
     if (!event.ok()) return event.status();
     fold(state, *event);

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "evsrc/event_cursor.h"
 #include "evsrc/status.h"
 #include "evsrc/types.h"
 
@@ -63,7 +64,7 @@ Result<std::uint32_t> event_version(std::string_view metadata);
 Result<nlohmann::json> parse_metadata(std::string_view metadata);
 
 // "user-1@3 (NameSet)": how codec errors name an event.
-std::string describe_event(const RecordedEvent& event);
+std::string describe_event(const EventView& event);
 
 template <typename Event>
 class Codec {
@@ -109,7 +110,8 @@ class Codec {
   }
 
   // The C++ event of a recorded one, upcast to the current version.
-  Result<Event> decode(const RecordedEvent& event) const {
+  Result<Event> decode(const RecordedEvent& event) const { return decode(EventView::of(event)); }
+  Result<Event> decode(const EventView& event) const {
     const auto reader = readers_.find(event.type);
     if (reader == readers_.end()) return Status::invalid_argument(describe_event(event) + ": unknown event type");
     Result<std::uint32_t> version = event_version(event.metadata);

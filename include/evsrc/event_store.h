@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "evsrc/event_cursor.h"
 #include "evsrc/options.h"
 #include "evsrc/snapshot_store.h"
 #include "evsrc/status.h"
@@ -140,6 +141,16 @@ class EventStore {
   virtual Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) = 0;
 
   virtual Result<AllPage> read_all(const AllReadOptions& options) = 0;
+
+  // Borrowing reads (event_cursor.h): the events read_all / read_stream
+  // would return for the same options, `limit` bounding the whole cursor
+  // (kNoLimit reads to the end), as views valid until the cursor's next
+  // step. Errors at opening as the page reads' (invalid_argument, not_found,
+  // stream_deleted, closed). The defaults read pages of owned events
+  // underneath; the embedded engine shows its log's bytes directly.
+  virtual Result<std::unique_ptr<EventCursor>> open_all_cursor(const AllReadOptions& options);
+  virtual Result<std::unique_ptr<StreamCursor>> open_stream_cursor(std::string_view stream,
+                                                                   const StreamReadOptions& options);
 
   // Catch-up from a position then live. See subscription.h.
   virtual Result<std::unique_ptr<Subscription>> subscribe_all(const AllSubscriptionOptions& options);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "evsrc/status.h"
@@ -27,7 +28,8 @@ struct EventFilter {
   std::string category;    // stream_category(stream) == category
   std::string event_type;  // exact match
   bool empty() const { return stream_prefix.empty() && category.empty() && event_type.empty(); }
-  bool matches(const RecordedEvent& event) const;
+  bool matches(const RecordedEvent& event) const { return matches(event.stream, event.type); }
+  bool matches(std::string_view stream, std::string_view type) const;
 };
 
 struct AllSubscriptionOptions {

@@ -55,8 +55,10 @@ struct View {
   std::uint32_t version = 1;
   State initial{};
   // Folds `event` into `state`. A non-ok Status fails the load (e.g. an
-  // event the view cannot decode); it is never skipped silently.
-  std::function<Status(State& state, const RecordedEvent& event)> apply;
+  // event the view cannot decode); it is never skipped silently. The event's
+  // views are valid during the call only (loads read through a borrowing
+  // cursor: event_cursor.h); copy what the state keeps.
+  std::function<Status(State& state, const EventView& event)> apply;
   // Snapshot encoding. Without both, the view never snapshots.
   std::function<std::string(const State& state)> encode_state;
   std::function<Result<State>(std::string_view encoded)> decode_state;
@@ -102,11 +104,11 @@ namespace view_detail {
 // Non-template helpers, defined in src/toolkit/view_support.cc.
 
 // Calls visit(event) for the readable events of `stream` with revisions in
-// [from, to] ascending, reading in pages. not_found / stream_deleted pass
-// through from the store. `head`, when given, receives the stream's last
-// revision (hidden events included) as of the last page read.
+// [from, to] ascending, through one stream cursor. not_found / stream_deleted
+// pass through from the store. `head`, when given, receives the stream's last
+// revision (hidden events included) when the cursor was opened.
 Status for_each_event(EventStore& store, std::string_view stream, StreamRevision from, StreamRevision to,
-                      const std::function<Status(const RecordedEvent&)>& visit, StreamRevision* head = nullptr);
+                      const std::function<Status(const EventView&)>& visit, StreamRevision* head = nullptr);
 // The last revision recorded at or before `time`; nullopt when none was.
 Result<std::optional<StreamRevision>> last_revision_at(EventStore& store, std::string_view stream, Timestamp time);
 
@@ -158,12 +160,13 @@ class ViewLoader {
   }
 
   // Calls visit(event, state after it) for every readable event, oldest
-  // first, stopping at the first non-ok Status (which it returns).
+  // first, stopping at the first non-ok Status (which it returns). The
+  // event's views are valid during the call only.
   Status history(std::string_view stream,
-                 const std::function<Status(const RecordedEvent&, const State&)>& visit) const {
+                 const std::function<Status(const EventView&, const State&)>& visit) const {
     State state = view_.initial;
     const Status status = view_detail::for_each_event(
-        store_, stream, 0, std::numeric_limits<StreamRevision>::max(), [&](const RecordedEvent& event) {
+        store_, stream, 0, std::numeric_limits<StreamRevision>::max(), [&](const EventView& event) {
           Status applied = view_.apply(state, event);
           if (!applied.ok()) return applied;
           return visit(event, state);
@@ -176,8 +179,8 @@ class ViewLoader {
   // visitor for long streams.
   Result<std::vector<HistoryEntry<State>>> history(std::string_view stream) const {
     std::vector<HistoryEntry<State>> entries;
-    Status status = history(stream, [&](const RecordedEvent& event, const State& state) {
-      entries.push_back(HistoryEntry<State>{event, state});
+    Status status = history(stream, [&](const EventView& event, const State& state) {
+      entries.push_back(HistoryEntry<State>{event.to_recorded_event(), state});
       return Status();
     });
     if (!status.ok()) return status;
@@ -227,7 +230,7 @@ class ViewLoader {
     if (from <= to) {
       folded = view_detail::for_each_event(
           store_, stream, from, to,
-          [&](const RecordedEvent& event) {
+          [&](const EventView& event) {
             Status applied = view_.apply(result.state, event);
             if (!applied.ok()) return applied;
             if (!result.first_revision) result.first_revision = event.revision;

@@ -51,10 +51,10 @@ std::string_view stream_category(std::string_view stream) {
   return dash == std::string_view::npos ? stream : stream.substr(0, dash);
 }
 
-bool EventFilter::matches(const RecordedEvent& event) const {
-  if (!stream_prefix.empty() && !std::string_view(event.stream).starts_with(stream_prefix)) return false;
-  if (!category.empty() && stream_category(event.stream) != category) return false;
-  if (!event_type.empty() && event.type != event_type) return false;
+bool EventFilter::matches(std::string_view stream, std::string_view type) const {
+  if (!stream_prefix.empty() && !stream.starts_with(stream_prefix)) return false;
+  if (!category.empty() && stream_category(stream) != category) return false;
+  if (!event_type.empty() && type != event_type) return false;
   return true;
 }
 

@@ -29,8 +29,11 @@ Result<std::optional<AppendResult>> find_recorded(std::string_view stream, std::
   }
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (recorded[i].stream != stream || recorded[i].revision != recorded.front().revision + i) {
-      return Status::idempotency_conflict("event id " + events[i].id.to_string() + " is already recorded at " +
-                                          recorded[i].stream + "@" + std::to_string(recorded[i].revision));
+      // The message never names where: the other stream may belong to
+      // another tenant.
+      return Status::idempotency_conflict("event id " + events[i].id.to_string() + " is already recorded " +
+                                          (recorded[i].stream != stream ? "in another stream"
+                                                                        : "at another revision of this stream"));
     }
     if (!same_event(recorded[i], events[i])) {
       return Status::idempotency_conflict("event id " + events[i].id.to_string() +
@@ -43,7 +46,7 @@ Result<std::optional<AppendResult>> find_recorded(std::string_view stream, std::
 
 }  // namespace
 
-Result<WritePlan> plan_write(std::span<const TransactionPart> parts, WriteLookup& lookup, bool name_parts) {
+Result<WritePlan> plan_write(std::span<const WritePart> parts, WriteLookup& lookup, bool name_parts) {
   const auto error = [&](std::size_t index, const Status& status) {
     return name_parts ? part_error(index, status) : status;
   };
@@ -85,6 +88,13 @@ Result<WritePlan> plan_write(std::span<const TransactionPart> parts, WriteLookup
     }
   }
   return plan;
+}
+
+Result<WritePlan> plan_write(std::span<const TransactionPart> parts, WriteLookup& lookup, bool name_parts) {
+  std::vector<WritePart> views;
+  views.reserve(parts.size());
+  for (const TransactionPart& part : parts) views.push_back(WritePart{part.stream, part.expected, part.events});
+  return plan_write(std::span<const WritePart>(views), lookup, name_parts);
 }
 
 }  // namespace evsrc

@@ -2,8 +2,8 @@
 // streams involved and the events already recorded under the batch's ids:
 // replay (every event was recorded by an earlier, identical write), refuse
 // (nothing is written), or write the new events at the streams' next
-// revisions. One implementation of DESIGN §1's append and transaction rules
-// for backends that decide outside their storage (PostgreSQL).
+// revisions. The one implementation of DESIGN §1's append and transaction
+// rules: every backend (memory, file, PostgreSQL, DynamoDB) decides with it.
 #pragma once
 
 #include <cstddef>
@@ -24,8 +24,17 @@ class WriteLookup {
   virtual ~WriteLookup() = default;
   // The stream's state; a default StreamState when never seen.
   virtual const StreamState& state(std::string_view stream) = 0;
-  // The event recorded under `id`, if any.
+  // The event recorded under `id`, if any. A nil id is never recorded
+  // (backends that assign ids at encoding keep them nil until then).
   virtual std::optional<RecordedEvent> recorded(const Uuid& id) = 0;
+};
+
+// One part of a write as plan_write reads it: a view of a TransactionPart (or
+// of an append's arguments), so a backend need not copy the events to plan.
+struct WritePart {
+  std::string_view stream;
+  ExpectedRevision expected = ExpectedRevision::any();
+  std::span<const EventData> events;
 };
 
 struct PlannedPart {
@@ -41,8 +50,13 @@ struct WritePlan {
   bool replay = false;
 };
 
-// Plans `parts` (ids assigned, validated). Errors carry "part N: " when
-// `name_parts` (a transaction) and not for a single append.
+// Plans `parts` (validated; ids unique, nil ids only where the lookup never
+// records them). Errors carry "part N: " when `name_parts` (a transaction)
+// and not for a single append. Order of the rules: a tombstoned stream refuses
+// everything, replays included (stream_deleted); then idempotent replay (every
+// part with events recorded before: nothing is checked further); then the
+// expectations of every part.
+Result<WritePlan> plan_write(std::span<const WritePart> parts, WriteLookup& lookup, bool name_parts);
 Result<WritePlan> plan_write(std::span<const TransactionPart> parts, WriteLookup& lookup, bool name_parts);
 
 }  // namespace evsrc

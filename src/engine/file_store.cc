@@ -35,8 +35,9 @@ Result<AppendResult> FileStore::append(std::string_view stream, ExpectedRevision
   if (Status status = validate_append(stream, events, options_.limits); !status.ok()) return status;
   if (Status status = check_unique_ids(events); !status.ok()) return status;
   Request request;
-  request.parts.push_back(PartView{stream, expected, events});
-  for (const EventData& event : events) request.bytes += event_size(event) + stream.size() + 64;
+  request.single_append = true;
+  request.parts.push_back(WritePart{stream, expected, events});
+  for (const EventData& event : events) request.bytes += log::event_record_size(stream, event);
   if (Status status = submit(request); !status.ok()) return status;
   const TransactionPartResult& part = request.result.parts.front();
   if (!part.last_revision) {
@@ -51,8 +52,8 @@ Result<TransactionResult> FileStore::commit(std::span<const TransactionPart> par
   if (Status status = validate_transaction(parts, options_.limits); !status.ok()) return status;
   Request request;
   for (const TransactionPart& part : parts) {
-    request.parts.push_back(PartView{part.stream, part.expected, part.events});
-    for (const EventData& event : part.events) request.bytes += event_size(event) + part.stream.size() + 64;
+    request.parts.push_back(WritePart{part.stream, part.expected, part.events});
+    for (const EventData& event : part.events) request.bytes += log::event_record_size(part.stream, event);
   }
   if (Status status = submit(request); !status.ok()) return status;
   return std::move(request.result);
@@ -67,9 +68,11 @@ Status FileStore::submit_lifecycle(RequestKind kind, std::string_view stream, Ex
   }
   Request request;
   request.kind = kind;
-  request.parts.push_back(PartView{stream, expected, {}});
+  request.parts.push_back(WritePart{stream, expected, {}});
   request.metadata = metadata;
-  request.bytes = stream.size() + 64 + (metadata != nullptr ? metadata->custom.size() : 0);
+  request.bytes = kind == RequestKind::set_metadata ? log::metadata_record_size(stream, *metadata)
+                  : kind == RequestKind::soft_delete ? log::deleted_record_size(stream)
+                                                     : log::tombstone_record_size(stream);
   return submit(request);
 }
 
@@ -83,133 +86,6 @@ Status FileStore::delete_stream(std::string_view stream, ExpectedRevision expect
 
 Status FileStore::tombstone_stream(std::string_view stream, ExpectedRevision expected) {
   return submit_lifecycle(RequestKind::tombstone, stream, expected, nullptr);
-}
-
-Result<StreamPage> FileStore::read_stream(std::string_view stream, const StreamReadOptions& options) {
-  if (Status status = check_open(); !status.ok()) return status;
-  if (Status status = validate_stream_name(stream); !status.ok()) return status;
-  if (Status status = check_page_limit(options.limit); !status.ok()) return status;
-  auto entry = index_->stream(stream);
-  if (!entry.ok()) return entry.status();
-  const StreamState* state = *entry ? &(*entry)->state : nullptr;
-  if (Status status = check_readable(stream, state); !status.ok()) return status;
-  StreamPage page;
-  page.last_revision = *state->last_revision;
-  const auto range = stream_read_range(*state, options);
-  if (!range) return page;
-  const auto segments = segments_.snapshot();
-  const Timestamp now = now_timestamp();
-  const bool forward = options.direction == Direction::forward;
-  const auto in_range = [&](StreamRevision revision) {
-    return forward ? revision >= range->start && revision <= range->stop
-                   : revision <= range->start && revision >= range->stop;
-  };
-  std::string scratch;
-  std::vector<RecordedEvent> run_events;
-  Status failure;
-  std::optional<StreamRevision> last_visited;
-  bool full = false;
-  Status status = index_->scan_stream((*entry)->id, range->start, range->stop, options.direction, [&](const EventRun& run) {
-    run_events.clear();
-    StreamRevision expected = run.first_revision;
-    failure = read_records_at(*segments, run.first.record, run.count, &scratch, [&](const log::LogRecord& record) {
-      if (record.kind != log::RecordKind::event || record.revision != expected || record.stream != stream) {
-        failure = Status::corruption("index run of " + std::string(stream) + "@" + std::to_string(expected) +
-                                     " points to another record");
-        return false;
-      }
-      ++expected;
-      if (in_range(record.revision)) run_events.push_back(log::to_recorded_event(record));
-      return true;
-    });
-    if (!failure.ok()) return false;
-    if (!forward) std::reverse(run_events.begin(), run_events.end());
-    for (RecordedEvent& event : run_events) {
-      last_visited = event.revision;
-      if (state->visible(event.revision, event.recorded_at, now)) page.events.push_back(std::move(event));
-      if (page.events.size() == options.limit) {
-        full = true;
-        break;
-      }
-    }
-    return !full;
-  });
-  if (!status.ok()) return status;
-  if (!failure.ok()) return failure;
-  if (last_visited && *last_visited != range->stop) {
-    page.next = forward ? *last_visited + 1 : *last_visited - 1;
-  }
-  return page;
-}
-
-Result<LogCursor> FileStore::cursor_at(Position position, Position end) {
-  auto floor = index_->sparse_floor(position);
-  if (!floor.ok()) return floor.status();
-  auto segments = segments_.snapshot();
-  if (!*floor) {
-    return LogCursor(std::move(segments), LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)}, 0,
-                     end);
-  }
-  const auto& [start, entry] = **floor;
-  return LogCursor::at_record(std::move(segments), entry.group, entry.record, start, end);
-}
-
-Result<AllPage> FileStore::read_all(const AllReadOptions& options) {
-  if (Status status = check_open(); !status.ok()) return status;
-  if (Status status = check_page_limit(options.limit); !status.ok()) return status;
-  const Position end = committed_end_.load(std::memory_order_acquire);
-  AllPage page;
-  log::LogRecord record;
-  const auto take = [&](const log::LogRecord& r) {
-    if (r.kind != log::RecordKind::event) return false;
-    if (!options.filter.stream_prefix.empty() && !r.stream.starts_with(options.filter.stream_prefix)) return false;
-    if (!options.filter.category.empty() && stream_category(r.stream) != options.filter.category) return false;
-    if (!options.filter.event_type.empty() && r.type != options.filter.event_type) return false;
-    return true;
-  };
-  if (options.direction == Direction::forward) {
-    const Position from = options.from.value_or(0);
-    if (from >= end) return page;
-    auto cursor = cursor_at(from, end);
-    if (!cursor.ok()) return cursor.status();
-    page.events.reserve(static_cast<std::size_t>(std::min<std::uint64_t>({options.limit, end - from, 4096})));
-    while (true) {
-      auto more = cursor->next(&record);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
-      if (record.position < from || !take(record)) continue;
-      page.events.push_back(log::to_recorded_event(record));
-      if (page.events.size() == options.limit) break;
-    }
-    if (cursor->position() < end) page.next = cursor->position();
-    return page;
-  }
-  if (end == 0) return page;
-  // Backward: scan the block between two sparse entries forward, emit it in
-  // reverse, move to the previous block.
-  Position upper = std::min(options.from.value_or(end - 1), end - 1);
-  std::vector<RecordedEvent> block;
-  while (true) {
-    const Position block_start = upper - upper % kSparseInterval;
-    auto cursor = cursor_at(block_start, upper + 1);
-    if (!cursor.ok()) return cursor.status();
-    block.clear();
-    while (true) {
-      auto more = cursor->next(&record);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
-      if (record.position >= block_start && take(record)) block.push_back(log::to_recorded_event(record));
-    }
-    for (auto it = block.rbegin(); it != block.rend(); ++it) {
-      page.events.push_back(std::move(*it));
-      if (page.events.size() == options.limit) {
-        if (page.events.back().position > 0) page.next = page.events.back().position - 1;
-        return page;
-      }
-    }
-    if (block_start == 0) return page;
-    upper = block_start - 1;
-  }
 }
 
 Result<StreamInfo> FileStore::stream_info(std::string_view stream) {

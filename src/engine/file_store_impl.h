@@ -12,11 +12,14 @@
 // acknowledged before it is synced; after a failed write or sync the store
 // refuses writes until it is reopened (DESIGN §3: no fsync retry).
 //
-// Read path: stream reads go through the index to single records; $all reads
-// find the nearest sparse entry and scan the log. Readers never look past the
-// committed end, so they never see a group that is not synced and indexed.
+// Read path: cursors (event_cursor.h) lend views of the log bytes they read;
+// stream cursors go through the index's runs, $all cursors find the nearest
+// sparse entry and scan the log. read_stream / read_all are pages of owned
+// copies from the same cursors. Readers never look past the committed end,
+// so they never see a group that is not synced and indexed.
 //
-// Files: file_store.cc (API, reads), file_store_writer.cc (group commit),
+// Files: file_store.cc (API), file_store_cursors.cc (reads: cursors and the
+// pages built on them), file_store_writer.cc (group commit),
 // file_store_open.cc (open, recovery, rebuild).
 #pragma once
 
@@ -29,6 +32,7 @@
 #include <unordered_set>
 
 #include "core/stream_state.h"
+#include "core/write_plan.h"
 #include "engine/file_store.h"
 #include "engine/index.h"
 #include "engine/snapshot_db.h"
@@ -47,6 +51,9 @@ class FileStore final : public EventStore {
   Result<TransactionResult> commit(std::span<const TransactionPart> parts) override;
   Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override;
   Result<AllPage> read_all(const AllReadOptions& options) override;
+  Result<std::unique_ptr<EventCursor>> open_all_cursor(const AllReadOptions& options) override;
+  Result<std::unique_ptr<StreamCursor>> open_stream_cursor(std::string_view stream,
+                                                           const StreamReadOptions& options) override;
   Result<StreamInfo> stream_info(std::string_view stream) override;
   Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override;
   Status delete_stream(std::string_view stream, ExpectedRevision expected) override;
@@ -59,15 +66,12 @@ class FileStore final : public EventStore {
   Status close() override;
 
  private:
-  struct PartView {
-    std::string_view stream;
-    ExpectedRevision expected = ExpectedRevision::any();
-    std::span<const EventData> events;
-  };
   enum class RequestKind : std::uint8_t { write, set_metadata, soft_delete, tombstone };
   struct Request {
     RequestKind kind = RequestKind::write;
-    std::vector<PartView> parts;
+    std::vector<WritePart> parts;
+    // append() rather than commit(): errors do not name the part.
+    bool single_append = false;
     const StreamMetadata* metadata = nullptr;
     std::size_t bytes = 0;  // encoded size, for group sizing
     Status status;
@@ -111,10 +115,14 @@ class FileStore final : public EventStore {
   // REQUIRES: lock holds queue_mutex_ and this thread is the leader.
   void lead(std::unique_lock<std::mutex>& lock);
   void commit_group(std::vector<Request*>& group);
-  // Decides one request against the stream cache; on success encodes it into
-  // the group. Returns the request's error, if any (nothing encoded then).
+  // Decides one request (plan_write over the stream cache and the events
+  // recorded under its ids); on success encodes it into the group. Returns
+  // the request's error, if any (nothing encoded then).
   Status prepare(Request& request);
-  Result<bool> try_idempotent(Request& request);
+  // Fills `lookup` with what plan_write reads for `request`: the states of
+  // its streams and the events recorded under its client-chosen ids.
+  class PlanLookup;
+  Status load_plan_inputs(const Request& request, PlanLookup& lookup);
   Status encode_write(Request& request);
   Status encode_lifecycle(Request& request);
   Status make_room(std::size_t bytes);
@@ -132,8 +140,12 @@ class FileStore final : public EventStore {
   Result<StreamEntry*> cached_stream(std::string_view name, bool create);
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
 
-  // --- reads (file_store.cc) ---
+  // --- reads (file_store_cursors.cc; check_open in file_store.cc) ---
+  class BackwardAllCursor;
+  class FileStreamCursor;
   Status check_open() const;
+  // A log cursor at `position` (from the sparse index entry at or before it;
+  // records before `position` are the caller's to skip), reading up to `end`.
   Result<LogCursor> cursor_at(Position position, Position end);
 
   const std::string directory_;

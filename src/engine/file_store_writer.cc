@@ -6,17 +6,6 @@
 #include "engine/file_store_impl.h"
 
 namespace evsrc {
-namespace {
-
-// Exact framed size of an event record (see log_format.cc).
-std::size_t event_record_size(std::string_view stream, const EventData& event) {
-  return log::kRecordHeaderSize + 20 + stream.size() + 8 + 16 + 2 + 8 + event_size(event);
-}
-
-constexpr std::size_t kLifecycleRecordSlack = 64;
-
-}  // namespace
-
 Status FileStore::submit(Request& request) {
   std::unique_lock lock(queue_mutex_);
   if (stopping_) return Status::closed("store is closed");
@@ -117,31 +106,40 @@ void FileStore::commit_group(std::vector<Request*>& group) {
   commit_cv_.notify_all();
 }
 
-Status FileStore::prepare(Request& request) {
-  request.result = TransactionResult{};
-  if (request.kind != RequestKind::write) return encode_lifecycle(request);
-  auto idempotent = try_idempotent(request);
-  if (!idempotent.ok()) return idempotent.status();
-  if (*idempotent) return Status();
-  for (std::size_t i = 0; i < request.parts.size(); ++i) {
-    const PartView& part = request.parts[i];
+// What plan_write() reads for one request: the states of its streams (the
+// leader's cache, which includes the group's earlier requests) and the events
+// recorded under its client-chosen ids (the group's own, then the index's).
+// Loaded before planning, so that index and log read errors are errors.
+class FileStore::PlanLookup final : public WriteLookup {
+ public:
+  void add_stream(std::string_view stream, const StreamState* state) { states_[stream] = state; }
+  void add_recorded(const Uuid& id, RecordedEvent event) { recorded_.emplace(id, std::move(event)); }
+
+  const StreamState& state(std::string_view stream) override {
+    const auto it = states_.find(stream);
+    return it == states_.end() || it->second == nullptr ? absent_ : *it->second;
+  }
+  std::optional<RecordedEvent> recorded(const Uuid& id) override {
+    const auto it = recorded_.find(id);
+    if (it == recorded_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  const StreamState absent_{};
+  std::unordered_map<std::string_view, const StreamState*> states_;
+  std::unordered_map<Uuid, RecordedEvent, UuidHash> recorded_;
+};
+
+Status FileStore::load_plan_inputs(const Request& request, PlanLookup& lookup) {
+  std::string scratch;
+  log::LogRecord record;
+  for (const WritePart& part : request.parts) {
     auto entry = cached_stream(part.stream, false);
     if (!entry.ok()) return entry.status();
-    const StreamState empty;
-    Status status = check_expected_revision(part.stream, *entry ? (*entry)->state : empty, part.expected);
-    if (!status.ok()) return request.parts.size() > 1 ? part_error(i, status) : status;
-  }
-  return encode_write(request);
-}
-
-Result<bool> FileStore::try_idempotent(Request& request) {
-  std::size_t known = 0;
-  std::size_t total = 0;
-  std::vector<std::vector<EventLocation>> locations(request.parts.size());
-  for (std::size_t i = 0; i < request.parts.size(); ++i) {
-    for (const EventData& event : request.parts[i].events) {
-      ++total;
-      if (event.id.is_nil()) continue;
+    lookup.add_stream(part.stream, *entry != nullptr ? &(*entry)->state : nullptr);
+    for (const EventData& event : part.events) {
+      if (event.id.is_nil()) continue;  // the store assigns it: never recorded before
       std::optional<EventLocation> location;
       if (auto it = group_ids_.find(event.id); it != group_ids_.end()) {
         location = it->second;
@@ -150,54 +148,41 @@ Result<bool> FileStore::try_idempotent(Request& request) {
         if (!found.ok()) return found.status();
         location = *found;
       }
-      if (location) {
-        ++known;
-        locations[i].push_back(*location);
+      if (!location) continue;
+      if (Status status = read_recorded(*location, &scratch, &record); !status.ok()) return status;
+      if (record.kind != log::RecordKind::event || record.id != event.id) {
+        return Status::corruption("index entry of event id " + event.id.to_string() + " points to another record");
       }
+      lookup.add_recorded(event.id, log::to_recorded_event(record));
     }
   }
-  if (known == 0) return false;
-  const auto conflict = [](std::size_t part, const std::string& why) {
-    return Status::idempotency_conflict("part " + std::to_string(part) + ": " + why);
-  };
-  if (known != total) {
-    return Status::idempotency_conflict(std::to_string(known) + " of the " + std::to_string(total) +
-                                        " event ids were already recorded; a retry must resend the same events");
-  }
-  std::string scratch;
-  log::LogRecord record;
+  return Status();
+}
+
+Status FileStore::prepare(Request& request) {
+  request.result = TransactionResult{};
+  if (request.kind != RequestKind::write) return encode_lifecycle(request);
+  PlanLookup lookup;
+  if (Status status = load_plan_inputs(request, lookup); !status.ok()) return status;
+  Result<WritePlan> plan = plan_write(request.parts, lookup, !request.single_append);
+  if (!plan.ok()) return plan.status();
+  if (!plan->replay) return encode_write(request);
+  // Every part with events was recorded by an earlier identical write: its
+  // original result; condition parts report their stream as it is now.
+  TransactionResult& result = request.result;
+  result.parts.resize(request.parts.size());
   for (std::size_t i = 0; i < request.parts.size(); ++i) {
-    const PartView& part = request.parts[i];
-    TransactionPartResult result;
-    if (part.events.empty()) {
-      auto entry = cached_stream(part.stream, false);
-      if (!entry.ok()) return entry.status();
-      if (*entry) result.first_revision = result.last_revision = (*entry)->state.visible_revision();
-    }
-    for (std::size_t k = 0; k < part.events.size(); ++k) {
-      if (Status status = read_recorded(locations[i][k], &scratch, &record); !status.ok()) return status;
-      const EventData& event = part.events[k];
-      if (record.stream != part.stream) {
-        return conflict(i, "event " + event.id.to_string() + " was recorded in another stream");
-      }
-      if (k > 0 && record.revision != *result.first_revision + k) {
-        return conflict(i, "event " + event.id.to_string() + " was recorded at another place");
-      }
-      if (record.type != event.type || record.data != event.data || record.metadata != event.metadata ||
-          record.content_type != event.content_type) {
-        return conflict(i, "event " + event.id.to_string() + " was recorded with other content");
-      }
-      if (k == 0) result.first_revision = record.revision;
-      result.last_revision = record.revision;
-      result.position = record.position;
-    }
-    request.result.position = std::max(request.result.position, result.position);
-    request.result.parts.push_back(result);
+    const std::optional<AppendResult>& replayed = plan->parts[i].replayed;
+    if (!replayed) continue;
+    result.parts[i] = {replayed->first_revision, replayed->last_revision, replayed->position};
+    result.position = std::max(result.position, replayed->position);
   }
   for (std::size_t i = 0; i < request.parts.size(); ++i) {
-    if (request.parts[i].events.empty()) request.result.parts[i].position = request.result.position;
+    if (!request.parts[i].events.empty()) continue;
+    const auto head = lookup.state(request.parts[i].stream).visible_revision();
+    result.parts[i] = {head, head, result.position};
   }
-  return true;
+  return Status();
 }
 
 Status FileStore::read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record) {
@@ -211,14 +196,14 @@ Status FileStore::read_recorded(const EventLocation& location, std::string* scra
 
 Status FileStore::encode_write(Request& request) {
   std::size_t bytes = 0;
-  for (const PartView& part : request.parts) {
-    for (const EventData& event : part.events) bytes += event_record_size(part.stream, event);
+  for (const WritePart& part : request.parts) {
+    for (const EventData& event : part.events) bytes += log::event_record_size(part.stream, event);
   }
   if (bytes > 0) {
     if (Status status = make_room(bytes); !status.ok()) return status;
   }
   Position last_position = totals_.next_position == 0 ? 0 : totals_.next_position - 1;
-  for (const PartView& part : request.parts) {
+  for (const WritePart& part : request.parts) {
     TransactionPartResult result;
     auto entry = cached_stream(part.stream, !part.events.empty());
     if (!entry.ok()) return entry.status();
@@ -263,7 +248,7 @@ Status FileStore::encode_write(Request& request) {
 }
 
 Status FileStore::encode_lifecycle(Request& request) {
-  const PartView& part = request.parts.front();
+  const WritePart& part = request.parts.front();
   auto entry = cached_stream(part.stream, false);
   if (!entry.ok()) return entry.status();
   const StreamState empty;
@@ -276,9 +261,7 @@ Status FileStore::encode_lifecycle(Request& request) {
       return Status::not_found("stream " + std::string(part.stream) + " does not exist");
     }
   }
-  const std::size_t bytes = part.stream.size() + kLifecycleRecordSlack +
-                            (request.metadata != nullptr ? request.metadata->custom.size() : 0);
-  if (Status status = make_room(bytes); !status.ok()) return status;
+  if (Status status = make_room(request.bytes); !status.ok()) return status;
   auto target = cached_stream(part.stream, true);
   if (!target.ok()) return target.status();
   log::LogRecord record;

@@ -147,45 +147,62 @@ Status read_record_at(const SegmentList& segments, LogLocation location, std::st
   return Status();
 }
 
-Status read_records_at(const SegmentList& segments, LogLocation location, std::uint32_t count, std::string* scratch,
-                       const std::function<bool(const log::LogRecord&)>& visit) {
-  if (location.segment >= segments.size()) return Status::corruption("index points to a missing segment");
-  const Segment& segment = *segments[location.segment];
-  const auto damaged = [&](const std::string& what, std::uint64_t offset) {
-    return Status::corruption(what + " in " + segment.path + " at offset " + std::to_string(offset));
-  };
-  std::uint64_t buffer_offset = location.offset;
-  std::size_t used = 0;  // bytes of scratch consumed
-  scratch->clear();
-  const auto ensure = [&](std::size_t bytes) -> Status {
-    if (scratch->size() - used >= bytes) return Status();
-    // Drop what was consumed, read at least `bytes` more (in 64 KiB steps).
-    scratch->erase(0, used);
-    buffer_offset += used;
-    used = 0;
-    const std::uint64_t end = buffer_offset + scratch->size();
-    const std::size_t want = std::max<std::size_t>(bytes - scratch->size(), 64 << 10);
-    const std::size_t readable =
-        static_cast<std::size_t>(std::min<std::uint64_t>(want, segment.header.capacity - std::min(end, segment.header.capacity)));
-    const std::size_t old_size = scratch->size();
-    scratch->resize(old_size + readable);
-    std::size_t got = 0;
-    if (Status status = segment.file->read_at(end, readable, scratch->data() + old_size, &got); !status.ok()) return status;
-    scratch->resize(old_size + got);
-    if (scratch->size() < bytes) return damaged("record runs past the end of the segment", end);
-    return Status();
-  };
-  log::LogRecord record;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    if (Status status = ensure(log::kRecordHeaderSize); !status.ok()) return status;
-    const auto size = log::framed_record_size(std::string_view(*scratch).substr(used));
-    if (!size) return damaged("record length is invalid", buffer_offset + used);
-    if (Status status = ensure(*size); !status.ok()) return status;
-    if (Status status = log::decode_record(std::string_view(*scratch).substr(used, *size), &record); !status.ok()) {
-      return damaged(status.message(), buffer_offset + used);
-    }
-    used += *size;
-    if (!visit(record)) break;
+void RunReader::reset(const SegmentList& segments, LogLocation location, std::uint32_t count) {
+  segment_ = location.segment < segments.size() ? segments[location.segment].get() : nullptr;
+  start_ = location.offset;
+  left_ = count;
+  used_ = 0;
+  record_offset_ = 0;
+  buffer_size_ = 0;
+}
+
+Status RunReader::damaged(const std::string& what, std::uint64_t offset) const {
+  return Status::corruption(what + " in " + segment_->path + " at offset " + std::to_string(offset));
+}
+
+Status RunReader::ensure(std::size_t bytes) {
+  if (buffer_size_ - used_ >= bytes) return Status();
+  // Typical events frame to a few hundred bytes: read about the rest of the
+  // run at once, at least 4 KiB (one page), at most 1 MiB ahead.
+  constexpr std::size_t kExpectedRecord = 512;
+  const std::size_t guess = std::clamp<std::size_t>(std::size_t{left_} * kExpectedRecord, 4096, 1 << 20);
+  const std::uint64_t end = start_ + buffer_size_;
+  const std::uint64_t capacity = segment_->header.capacity;
+  const std::size_t want = static_cast<std::size_t>(
+      std::min<std::uint64_t>(std::max(bytes - (buffer_size_ - used_), guess), capacity - std::min(end, capacity)));
+  if (buffer_.size() < buffer_size_ + want) buffer_.resize(std::max(buffer_size_ + want, buffer_.size() * 2));
+  std::size_t got = 0;
+  if (Status status = segment_->file->read_at(end, want, buffer_.data() + buffer_size_, &got); !status.ok()) {
+    return status;
+  }
+  buffer_size_ += got;
+  if (buffer_size_ - used_ < bytes) return damaged("record runs past the end of the segment", end + got);
+  return Status();
+}
+
+Result<bool> RunReader::next(log::LogRecord* record) {
+  if (left_ == 0) return false;
+  if (segment_ == nullptr) return Status::corruption("index points to a missing segment");
+  if (Status status = ensure(log::kRecordHeaderSize); !status.ok()) return status;
+  const auto size = log::framed_record_size(std::string_view(buffer_.data() + used_, buffer_size_ - used_));
+  if (!size) return damaged("record length is invalid", start_ + used_);
+  if (Status status = ensure(*size); !status.ok()) return status;
+  if (Status status = log::decode_record(std::string_view(buffer_.data() + used_, *size), record); !status.ok()) {
+    return damaged(status.message(), start_ + used_);
+  }
+  record_offset_ = used_;
+  used_ += *size;
+  --left_;
+  return true;
+}
+
+Status RunReader::decode_at(std::size_t offset, log::LogRecord* record) const {
+  if (offset >= used_) return Status::invalid_argument("offset is not a record of this run");
+  const std::string_view bytes(buffer_.data() + offset, used_ - offset);
+  const auto size = log::framed_record_size(bytes);
+  if (!size || *size > bytes.size()) return damaged("record length is invalid", start_ + offset);
+  if (Status status = log::decode_record(bytes.substr(0, *size), record); !status.ok()) {
+    return damaged(status.message(), start_ + offset);
   }
   return Status();
 }

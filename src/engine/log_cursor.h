@@ -48,6 +48,10 @@ class LogCursor {
   LogLocation next_group_location() const { return next_; }
   // Byte size of the framed record last returned.
   std::size_t record_size() const { return record_size_; }
+  // The framed bytes of the record last returned (valid until next()).
+  std::string_view record_bytes() const {
+    return std::string_view(buffer_.data() + (record_location_.offset - buffer_offset_), record_size_);
+  }
   bool between_groups() const { return group_left_ == 0; }
   // Position of the first record of the current group.
   Position group_first_position() const { return group_first_position_; }
@@ -72,10 +76,38 @@ class LogCursor {
   std::uint32_t buffer_segment_ = UINT32_MAX;
 };
 
-// Reads the `count` records stored back to back from `location`, calling
-// `visit` for each until it returns false. `scratch` holds the bytes.
-Status read_records_at(const SegmentList& segments, LogLocation location, std::uint32_t count, std::string* scratch,
-                       const std::function<bool(const log::LogRecord&)>& visit);
+// Reads the `count` records stored back to back from `location` (an index
+// run), one per next(), checking each checksum. Reads grow with the run
+// (a first read of about the run's expected size, then more as records need),
+// and keep every byte of the run read so far: a record's bytes stay at the
+// same offset of the buffer until the reader is reset.
+class RunReader {
+ public:
+  // Starts a new run. REQUIRES: `segments` outlives the run's reads.
+  void reset(const SegmentList& segments, LogLocation location, std::uint32_t count);
+  // The next record of the run, false after the last. corruption with file
+  // and offset on damage. The record's views stay valid until the next call
+  // that reads more bytes (next()) or reset().
+  Result<bool> next(log::LogRecord* record);
+  // Offset in the run's bytes of the record last returned, for decode_at().
+  std::size_t record_offset() const { return record_offset_; }
+  // Decodes again the record at `offset` (from record_offset()) of this run,
+  // once the run was read to its end (nothing more is read then, so earlier
+  // records' bytes stay put): backward reads emit a run's records in reverse.
+  Status decode_at(std::size_t offset, log::LogRecord* record) const;
+
+ private:
+  Status ensure(std::size_t bytes);
+  Status damaged(const std::string& what, std::uint64_t offset) const;
+
+  const Segment* segment_ = nullptr;
+  std::uint64_t start_ = 0;     // segment offset of the run's first record
+  std::uint32_t left_ = 0;      // records not yet returned
+  std::size_t used_ = 0;        // bytes of the run consumed
+  std::size_t record_offset_ = 0;
+  std::string buffer_;          // the run's bytes read so far (its size is only capacity)
+  std::size_t buffer_size_ = 0;
+};
 
 // Reads and decodes the single record at `location`. `scratch` holds the
 // bytes the record's views point into.

@@ -13,6 +13,16 @@ constexpr std::uint8_t kHasMaxCount = 1;
 constexpr std::uint8_t kHasMaxAge = 2;
 constexpr std::uint8_t kHasTruncateBefore = 4;
 
+// Body bytes every record starts with: kind, flags, stream length, position,
+// recorded-at (then the stream name).
+constexpr std::size_t kCommonBodySize = 1 + 1 + 2 + 8 + 8;
+// Event body after the stream name: revision, id, type and content-type
+// lengths, metadata and data lengths (then the four fields).
+constexpr std::size_t kEventFieldsSize = 8 + 16 + 1 + 1 + 4 + 4;
+// Metadata body after the stream name: presence bits, max count, max age,
+// truncate-before, custom length (then the custom JSON).
+constexpr std::size_t kMetadataFieldsSize = 1 + 8 + 8 + 8 + 4;
+
 // Starts a framed record: reserves the length and crc fields, writes the
 // common body prefix. Returns the offset of the frame for finish_record().
 std::size_t begin_record(std::string& out, RecordKind kind, Position position, Timestamp recorded_at,
@@ -94,6 +104,21 @@ std::optional<GroupHeader> decode_group_header(std::string_view bytes) {
   return header;
 }
 
+std::size_t event_record_size(std::string_view stream, const EventData& event) {
+  return kRecordHeaderSize + kCommonBodySize + stream.size() + kEventFieldsSize + event.type.size() +
+         event.content_type.size() + event.metadata.size() + event.data.size();
+}
+
+std::size_t metadata_record_size(std::string_view stream, const StreamMetadata& metadata) {
+  return kRecordHeaderSize + kCommonBodySize + stream.size() + kMetadataFieldsSize + metadata.custom.size();
+}
+
+std::size_t deleted_record_size(std::string_view stream) {
+  return kRecordHeaderSize + kCommonBodySize + stream.size() + 8;
+}
+
+std::size_t tombstone_record_size(std::string_view stream) { return kRecordHeaderSize + kCommonBodySize + stream.size(); }
+
 void append_event_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream,
                          StreamRevision revision, const Uuid& id, bool client_id, const EventData& event) {
   const std::size_t frame =
@@ -142,7 +167,7 @@ void append_tombstone_record(std::string& out, Position position, Timestamp reco
 std::optional<std::size_t> framed_record_size(std::string_view bytes) {
   if (bytes.size() < kRecordHeaderSize) return std::nullopt;
   const std::uint32_t length = coding::get_le<std::uint32_t>(bytes.data());
-  if (length < 20 || length > kMaxRecordBody) return std::nullopt;
+  if (length < kCommonBodySize || length > kMaxRecordBody) return std::nullopt;
   return kRecordHeaderSize + length;
 }
 

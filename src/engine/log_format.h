@@ -84,6 +84,12 @@ void append_deleted_record(std::string& out, Position position, Timestamp record
                            StreamRevision visible_from);
 void append_tombstone_record(std::string& out, Position position, Timestamp recorded_at, std::string_view stream);
 
+// Exact framed sizes of the records the append_* functions write.
+std::size_t event_record_size(std::string_view stream, const EventData& event);
+std::size_t metadata_record_size(std::string_view stream, const StreamMetadata& metadata);
+std::size_t deleted_record_size(std::string_view stream);
+std::size_t tombstone_record_size(std::string_view stream);
+
 // Size of the framed record that starts `bytes`, from its length field;
 // nullopt when fewer than kRecordHeaderSize bytes or the length is impossible.
 std::optional<std::size_t> framed_record_size(std::string_view bytes);

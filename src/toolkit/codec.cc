@@ -41,8 +41,8 @@ Result<std::uint32_t> event_version(std::string_view metadata) {
   return static_cast<std::uint32_t>(it->get<std::uint64_t>());
 }
 
-std::string describe_event(const RecordedEvent& event) {
-  return event.stream + "@" + std::to_string(event.revision) + " (" + event.type + ")";
+std::string describe_event(const EventView& event) {
+  return std::string(event.stream) + "@" + std::to_string(event.revision) + " (" + std::string(event.type) + ")";
 }
 
 }  // namespace evsrc

@@ -66,6 +66,12 @@ struct ProjectionRunner::Impl {
   std::string error;
   bool retrying = false;  // failed, and follow() resumes after retry_after
 
+  // The events of the page being applied, copied from a borrowing cursor
+  // into these reused events (their strings keep their capacity, so a
+  // steady runner allocates nothing per event). Used by the one thread that
+  // applies pages at a time.
+  std::vector<RecordedEvent> batch;
+
   std::atomic<bool> following{false};  // follow() runs (the background thread)
   std::atomic<bool> stop_requested{false};
   std::mutex lifecycle_mutex;  // serialises start() / stop()
@@ -105,28 +111,38 @@ Status ProjectionRunner::Impl::apply_next_page(bool* at_end) {
   read.direction = Direction::forward;
   read.limit = options.batch_size;
   read.filter = options.filter;
-  Result<AllPage> page = store.read_all(read);
-  if (!page.ok()) return page.status();
+  Result<std::unique_ptr<EventCursor>> cursor = store.open_all_cursor(read);
+  if (!cursor.ok()) return cursor.status();
+  std::size_t count = 0;
+  while (true) {
+    Result<const EventView*> event = (*cursor)->next();
+    if (!event.ok()) return event.status();
+    if (*event == nullptr) break;
+    if (count == batch.size()) batch.emplace_back();
+    (*event)->copy_to(batch[count++]);
+  }
+  const std::span<const RecordedEvent> events(batch.data(), count);
+  const std::optional<Position> next = (*cursor)->resume_from();
 
   std::optional<Position> next_checkpoint = current;
   auto advance_to = [&](Position candidate) {
     next_checkpoint = next_checkpoint ? std::max(*next_checkpoint, candidate) : candidate;
   };
-  if (!page->events.empty()) advance_to(page->events.back().position);
-  if (page->next) {
+  if (!events.empty()) advance_to(events.back().position);
+  if (next) {
     // Everything before `next` was scanned.
-    if (*page->next > 0) advance_to(*page->next - 1);
+    if (*next > 0) advance_to(*next - 1);
   } else if (head) {
     advance_to(*head);
   }
-  *at_end = !page->next.has_value();
+  *at_end = !next.has_value();
 
-  if (page->events.empty() && next_checkpoint == current) return Status();
-  if (Status status = sink.apply_batch(page->events, *next_checkpoint, head); !status.ok()) return status;
+  if (events.empty() && next_checkpoint == current) return Status();
+  if (Status status = sink.apply_batch(events, *next_checkpoint, head); !status.ok()) return status;
   {
     std::lock_guard lock(mutex);
     position = next_checkpoint;
-    events_applied += page->events.size();
+    events_applied += events.size();
   }
   progressed.notify_all();
   return Status();

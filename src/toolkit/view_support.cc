@@ -6,8 +6,6 @@
 namespace evsrc::view_detail {
 namespace {
 
-constexpr std::uint64_t kPageSize = 512;
-
 Result<std::optional<RecordedEvent>> event_at(EventStore& store, std::string_view stream, StreamRevision revision) {
   Result<StreamPage> page = store.read_stream(stream, StreamReadOptions{revision, Direction::forward, 1});
   if (!page.ok()) return page.status();
@@ -18,20 +16,20 @@ Result<std::optional<RecordedEvent>> event_at(EventStore& store, std::string_vie
 }  // namespace
 
 Status for_each_event(EventStore& store, std::string_view stream, StreamRevision from, StreamRevision to,
-                      const std::function<Status(const RecordedEvent&)>& visit, StreamRevision* head) {
-  std::optional<StreamRevision> next = from;
-  while (next && *next <= to) {
-    const std::uint64_t want = to - *next >= kPageSize ? kPageSize : to - *next + 1;  // no overflow at to = max
-    Result<StreamPage> page = store.read_stream(stream, StreamReadOptions{next, Direction::forward, want});
-    if (!page.ok()) return page.status();
-    if (head != nullptr) *head = page->last_revision;
-    for (const RecordedEvent& event : page->events) {
-      if (event.revision > to) return Status();
-      if (Status status = visit(event); !status.ok()) return status;
-    }
-    next = page->next;
+                      const std::function<Status(const EventView&)>& visit, StreamRevision* head) {
+  StreamReadOptions options;
+  options.from = from;
+  // Revisions from..to: at most to - from + 1 events (no overflow at to = max).
+  options.limit = to - from == kNoLimit ? kNoLimit : to - from + 1;
+  Result<std::unique_ptr<StreamCursor>> cursor = store.open_stream_cursor(stream, options);
+  if (!cursor.ok()) return cursor.status();
+  if (head != nullptr) *head = (*cursor)->last_revision();
+  while (true) {
+    Result<const EventView*> event = (*cursor)->next();
+    if (!event.ok()) return event.status();
+    if (*event == nullptr || (*event)->revision > to) return Status();
+    if (Status status = visit(**event); !status.ok()) return status;
   }
-  return Status();
 }
 
 Result<std::optional<StreamRevision>> last_revision_at(EventStore& store, std::string_view stream, Timestamp time) {

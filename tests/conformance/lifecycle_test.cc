@@ -77,6 +77,27 @@ TEST_P(StoreConformance, TombstonedStreamIsNeverAppendableAgain) {
   }
 }
 
+// DESIGN §1: a tombstoned stream refuses every later append, also a retry of
+// an append that was recorded before the tombstone (issue 15: file: replayed
+// it as a success while memory: refused it).
+TEST_P(StoreConformance, RetryOfAnAppendAfterTombstoneFails) {
+  const std::vector<EventData> events = make_events(2);
+  ASSERT_OK(store().append("gone-3", ExpectedRevision::no_stream(), events));
+  ASSERT_OK(store().append("gone-3", ExpectedRevision::no_stream(), events));  // a retry replays
+  ASSERT_OK(store().tombstone_stream("gone-3", ExpectedRevision::any()));
+  EXPECT_CODE(store().append("gone-3", ExpectedRevision::no_stream(), events), stream_deleted);
+  EXPECT_CODE(store().append("gone-3", ExpectedRevision::any(), events), stream_deleted);
+  const std::vector<TransactionPart> parts{TransactionPart{"gone-3", ExpectedRevision::any(), events}};
+  Result<TransactionResult> retried = store().commit(parts);
+  EXPECT_CODE(retried, stream_deleted);
+  EXPECT_NE(retried.status().message().find("part 0"), std::string::npos) << retried.status().to_string();
+  EXPECT_EQ(event_count(store()), 2u);
+  if (GetParam().persists) {
+    reopen();
+    EXPECT_CODE(store().append("gone-3", ExpectedRevision::any(), events), stream_deleted);
+  }
+}
+
 TEST_P(StoreConformance, SoftDeletedStreamCanBeTombstoned) {
   ASSERT_OK(store().append("gone-2", ExpectedRevision::any(), make_events(1)));
   ASSERT_OK(store().delete_stream("gone-2", ExpectedRevision::any()));

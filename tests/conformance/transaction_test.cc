@@ -67,6 +67,20 @@ TEST_P(StoreConformance, FailingPartWritesNothingAndIsNamed) {
   EXPECT_CODE(store().read_stream("c-1", {}), not_found);
 }
 
+// commit() names the failing part even when it has only one (append() never
+// does): callers of commit() parse "part N" the same way whatever the size.
+TEST_P(StoreConformance, OnePartCommitNamesItsPart) {
+  ASSERT_OK(store().append("a-1", ExpectedRevision::any(), make_events(1)));
+  const std::vector<TransactionPart> parts{part("a-1", ExpectedRevision::no_stream(), make_events(1))};
+  Result<TransactionResult> result = store().commit(parts);
+  ASSERT_CODE(result, wrong_expected_revision);
+  EXPECT_EQ(result.status().actual_revision(), std::optional<std::uint64_t>(0));
+  EXPECT_NE(result.status().message().find("part 0"), std::string::npos) << result.status().to_string();
+  Result<AppendResult> appended = store().append("a-1", ExpectedRevision::no_stream(), make_events(1));
+  ASSERT_CODE(appended, wrong_expected_revision);
+  EXPECT_EQ(appended.status().message().find("part "), std::string::npos) << appended.status().to_string();
+}
+
 TEST_P(StoreConformance, FailingConditionOnlyPartAbortsTheCommit) {
   ASSERT_OK(store().append("guard-1", ExpectedRevision::any(), make_events(2)));
   const std::vector<TransactionPart> parts{

@@ -49,7 +49,7 @@ inline View<Counter> counter_view(std::uint32_t version = 1) {
   View<Counter> view;
   view.name = "counter";
   view.version = version;
-  view.apply = [](Counter& counter, const RecordedEvent& recorded) -> Status {
+  view.apply = [](Counter& counter, const EventView& recorded) -> Status {
     Result<CounterEvent> event = counter_codec().decode(recorded);
     if (!event.ok()) return event.status();
     if (const auto* added = std::get_if<Added>(&*event)) counter.value += added->amount;

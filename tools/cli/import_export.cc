@@ -193,16 +193,22 @@ int run_export(const CommandContext& context, const ExportArguments& args) {
   AllReadOptions options;
   options.from = args.from;
   options.filter = args.filter;
-  options.limit = 1000;
-  for (;;) {
-    auto page = store->read_all(options);
-    if (!page.ok()) {
-      exit_code = report_error(page.status());
-      break;
+  options.limit = kNoLimit;
+  // One borrowing cursor over what is committed now: events appended while
+  // the export runs are not in it (run it again with --from to follow).
+  auto cursor = store->open_all_cursor(options);
+  if (!cursor.ok()) {
+    exit_code = report_error(cursor.status());
+  } else {
+    while (true) {
+      Result<const EventView*> event = (*cursor)->next();
+      if (!event.ok()) {
+        exit_code = report_error(event.status());
+        break;
+      }
+      if (*event == nullptr) break;
+      print_json_line(recorded_event_to_import_line(**event));
     }
-    for (const RecordedEvent& event : page->events) print_json_line(recorded_event_to_import_line(event));
-    if (!page->next || page->next == options.from) break;
-    options.from = page->next;
   }
   if (!flush_stdout() && exit_code == kExitOk) exit_code = kExitError;
   return close_cli_store(*store, exit_code);

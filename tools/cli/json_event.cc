@@ -31,7 +31,7 @@ Json recorded_event_to_json(const RecordedEvent& event) {
   return line;
 }
 
-Json recorded_event_to_import_line(const RecordedEvent& event) {
+Json recorded_event_to_import_line(const EventView& event) {
   Json line = Json::object();
   line["stream"] = event.stream;
   line["type"] = event.type;

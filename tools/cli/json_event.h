@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "cli/cli_common.h"
+#include "evsrc/event_cursor.h"
 #include "evsrc/types.h"
 
 namespace evsrc::cli {
@@ -38,7 +39,7 @@ struct ImportLine {
 
 // The export line of a recorded event (no "expected"; "metadata" only when
 // not empty).
-Json recorded_event_to_import_line(const RecordedEvent& event);
+Json recorded_event_to_import_line(const EventView& event);
 
 // Parses one import line; invalid_argument saying what is wrong.
 Result<ImportLine> parse_import_line(std::string_view line);

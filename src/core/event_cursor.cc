@@ -1,0 +1,148 @@
+// EventView's copies, and the default cursors of every EventStore: pages of
+// owned events from read_all / read_stream underneath, shown as views.
+// Backends whose reads can lend their own bytes (the embedded engine)
+// override open_*_cursor.
+#include <algorithm>
+
+#include "core/read_paging.h"
+#include "evsrc/event_store.h"
+
+namespace evsrc {
+namespace {
+
+// Events fetched per page underneath: large enough that the page calls cost
+// little per event, small enough to bound the memory of a cursor.
+constexpr std::uint64_t kCursorPage = 1000;
+
+// Reads pages with read_page(limit) from options_.from and hands out their
+// events one by one.
+// `Page` is AllPage or StreamPage; `Options` the matching read options.
+template <typename Page, typename Options, typename Base>
+class PagedCursor : public Base {
+ public:
+  PagedCursor(Options options, Page first) : options_(std::move(options)), page_(std::move(first)) {}
+
+  Result<const EventView*> next() final {
+    if (!failure_.ok()) return failure_;
+    while (index_ == page_.events.size()) {
+      if (done_ || taken_ == options_.limit || !page_.next) {
+        done_ = true;
+        resume_ = page_.next;
+        return static_cast<const EventView*>(nullptr);
+      }
+      options_.from = page_.next;
+      Result<Page> page = read_page(std::min(options_.limit - taken_, kCursorPage));
+      if (!page.ok()) {
+        failure_ = page.status();
+        return failure_;
+      }
+      page_ = std::move(page).value();
+      index_ = 0;
+    }
+    // Pages are read with at most the events left to the limit, so the
+    // limit is only ever reached at the end of a page, whose `next` is then
+    // where a following read starts.
+    view_ = EventView::of(page_.events[index_++]);
+    ++taken_;
+    return static_cast<const EventView*>(&view_);
+  }
+
+  std::optional<std::uint64_t> resume_from() const final { return resume_; }
+
+ protected:
+  virtual Result<Page> read_page(std::uint64_t limit) = 0;
+
+  Options options_;
+  Page page_;
+
+ private:
+  std::size_t index_ = 0;
+  std::uint64_t taken_ = 0;
+  bool done_ = false;
+  std::optional<std::uint64_t> resume_;
+  EventView view_;
+  Status failure_;
+};
+
+class PagedAllCursor final : public PagedCursor<AllPage, AllReadOptions, EventCursor> {
+ public:
+  PagedAllCursor(EventStore& store, AllReadOptions options, AllPage first)
+      : PagedCursor(std::move(options), std::move(first)), store_(store) {}
+
+ private:
+  Result<AllPage> read_page(std::uint64_t limit) override {
+    AllReadOptions options = options_;
+    options.limit = limit;
+    return store_.read_all(options);
+  }
+
+  EventStore& store_;
+};
+
+class PagedStreamCursor final : public PagedCursor<StreamPage, StreamReadOptions, StreamCursor> {
+ public:
+  PagedStreamCursor(EventStore& store, std::string stream, StreamReadOptions options, StreamPage first)
+      : PagedCursor(std::move(options), std::move(first)), store_(store), stream_(std::move(stream)) {
+    last_revision_ = page_.last_revision;
+  }
+
+  StreamRevision last_revision() const override { return last_revision_; }
+
+ private:
+  Result<StreamPage> read_page(std::uint64_t limit) override {
+    StreamReadOptions options = options_;
+    options.limit = limit;
+    return store_.read_stream(stream_, options);
+  }
+
+  EventStore& store_;
+  const std::string stream_;
+  StreamRevision last_revision_ = 0;
+};
+
+}  // namespace
+
+RecordedEvent EventView::to_recorded_event() const {
+  return RecordedEvent{std::string(stream), revision,         position,         recorded_at,
+                       id,                  std::string(type), std::string(data), std::string(metadata),
+                       std::string(content_type)};
+}
+
+void EventView::copy_to(RecordedEvent& out) const {
+  out.stream.assign(stream);
+  out.revision = revision;
+  out.position = position;
+  out.recorded_at = recorded_at;
+  out.id = id;
+  out.type.assign(type);
+  out.data.assign(data);
+  out.metadata.assign(metadata);
+  out.content_type.assign(content_type);
+}
+
+EventView EventView::of(const RecordedEvent& event) {
+  return EventView{event.stream, event.revision, event.position, event.recorded_at, event.id,
+                   event.type,   event.data,     event.metadata, event.content_type};
+}
+
+Result<std::unique_ptr<EventCursor>> EventStore::open_all_cursor(const AllReadOptions& options) {
+  if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+  AllReadOptions first = options;
+  first.limit = std::min(options.limit, kCursorPage);
+  Result<AllPage> page = read_all(first);
+  if (!page.ok()) return page.status();
+  return std::unique_ptr<EventCursor>(std::make_unique<PagedAllCursor>(*this, options, std::move(page).value()));
+}
+
+Result<std::unique_ptr<StreamCursor>> EventStore::open_stream_cursor(std::string_view stream,
+                                                                     const StreamReadOptions& options) {
+  if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+  StreamReadOptions first = options;
+  first.limit = std::min(options.limit, kCursorPage);
+  Result<StreamPage> page = read_stream(stream, first);
+  if (!page.ok()) return page.status();
+  return std::unique_ptr<StreamCursor>(
+      std::make_unique<PagedStreamCursor>(*this, std::string(stream), options, std::move(page).value()));
+}
+
+}  // namespace evsrc
