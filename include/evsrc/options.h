@@ -51,6 +51,13 @@ struct StoreOptions {
 
   // Memory budget of the RocksDB block cache used by the indexes.
   std::size_t index_cache_bytes = 64 << 20;
+
+  // Memory budget of the writer's cache of stream heads (revision, lifecycle;
+  // never custom metadata). Streams not used recently are dropped from it
+  // after a group commit once it is over budget, and read from the index
+  // again when next written, so the writer's memory does not grow with the
+  // number of streams.
+  std::size_t stream_cache_bytes = 32 << 20;
 };
 
 }  // namespace evsrc

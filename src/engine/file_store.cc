@@ -95,7 +95,11 @@ Result<StreamInfo> FileStore::stream_info(std::string_view stream) {
   if (!entry.ok()) return entry.status();
   if (!*entry) return Status::not_found("stream " + std::string(stream) + " does not exist");
   const StreamState& state = (*entry)->state;
-  return StreamInfo{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned, state.metadata};
+  StreamInfo info{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned, state.metadata};
+  auto custom = index_->custom_metadata(stream);
+  if (!custom.ok()) return custom.status();
+  info.metadata.custom = std::move(*custom);
+  return info;
 }
 
 Result<std::vector<std::string>> FileStore::list_streams(std::string_view prefix, std::string_view after,

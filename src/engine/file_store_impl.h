@@ -137,7 +137,13 @@ class FileStore final : public EventStore {
   void add_to_run(std::uint64_t stream_id, const log::LogRecord& record, LogLocation group, LogLocation location);
   void flush_run();
   Status finish_batch();
+  // The stream's head from the cache (loaded from the index on a miss);
+  // nullptr when the stream was never written and !create. Valid until the
+  // next evict_streams().
   Result<StreamEntry*> cached_stream(std::string_view name, bool create);
+  // Drops streams not used since the last sweep while the cache is over its
+  // budget. REQUIRES: no stream is dirty (after finish_batch's write).
+  void evict_streams();
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
 
   // --- reads (file_store_cursors.cc; check_open in file_store.cc) ---
@@ -158,7 +164,18 @@ class FileStore final : public EventStore {
   std::unique_ptr<SnapshotDb> snapshots_;
 
   // Writer state: owned by the current leader (and by open, before any).
-  std::unordered_map<std::string, StreamEntry> streams_;
+  // The stream cache: the heads of recently written streams (custom metadata
+  // left out), at most about options_.stream_cache_bytes (evict_streams).
+  struct CachedStream {
+    StreamEntry entry;
+    bool referenced = true;  // used since the last eviction sweep
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>()(name); }
+  };
+  std::unordered_map<std::string, CachedStream, NameHash, std::equal_to<>> streams_;
+  std::size_t stream_cache_bytes_ = 0;
   std::unordered_set<std::string> dirty_streams_;
   std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
   IndexBatch batch_;

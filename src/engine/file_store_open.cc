@@ -121,6 +121,7 @@ Status FileStore::recover() {
     if (!rebuilt.ok()) return rebuilt.status();
     index_ = std::move(*rebuilt);
     streams_.clear();
+    stream_cache_bytes_ = 0;
     status = replay_log(fresh, true);
     if (status.code() == ErrorCode::not_found) return Status::corruption("log does not start at position 0");
   }
@@ -142,7 +143,7 @@ Result<std::optional<IndexCheckpoint>> FileStore::open_index() {
   }
   // The log is the truth and the index is derived from it: a damaged index
   // is never trusted, it is rebuilt.
-  std::fprintf(stderr, "evsrc: warning: the index %s is damaged (%s); rebuilding it from the log\n",
+  std::fprintf(stderr, "evsrc: warning: the index %s cannot be used (%s); rebuilding it from the log\n",
                index_path.c_str(), damage.message().c_str());
   index_.reset();
   if (Status status = Index::destroy(index_path, env_->in_memory()); !status.ok()) return status;

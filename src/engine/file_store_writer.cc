@@ -339,8 +339,20 @@ Status FileStore::write_group() {
   return Status();
 }
 
+namespace {
+
+// What one cached stream costs: its node (key and value of `value_bytes`,
+// next pointer, hash, allocator header), its bucket, and a name too long for
+// the string's inline buffer.
+std::size_t cached_stream_bytes(const std::string& name, std::size_t value_bytes) {
+  constexpr std::size_t kNodeOverhead = sizeof(void*) + sizeof(std::size_t) + 16 + sizeof(void*);
+  return kNodeOverhead + sizeof(std::string) + value_bytes + (name.size() > 15 ? name.capacity() + 1 : 0);
+}
+
+}  // namespace
+
 Result<StreamEntry*> FileStore::cached_stream(std::string_view name, bool create) {
-  auto it = streams_.find(std::string(name));
+  auto it = streams_.find(name);
   if (it == streams_.end()) {
     auto stored = index_->stream(name);
     if (!stored.ok()) return stored.status();
@@ -351,9 +363,28 @@ Result<StreamEntry*> FileStore::cached_stream(std::string_view name, bool create
       ++totals_.streams;
       stored = std::optional<StreamEntry>(entry);
     }
-    it = streams_.emplace(std::string(name), std::move(**stored)).first;
+    it = streams_.emplace(std::string(name), CachedStream{std::move(**stored), true}).first;
+    stream_cache_bytes_ += cached_stream_bytes(it->first, sizeof(CachedStream));
   }
-  return &it->second;
+  it->second.referenced = true;
+  return &it->second.entry;
+}
+
+void FileStore::evict_streams() {
+  // Second chance: a sweep drops what was not used since the previous one
+  // and clears the mark of the rest; a sweep that leaves the cache over
+  // budget sweeps again (then nothing has a mark left to save it).
+  while (stream_cache_bytes_ > options_.stream_cache_bytes && !streams_.empty()) {
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (it->second.referenced) {
+        it->second.referenced = false;
+        ++it;
+      } else {
+        stream_cache_bytes_ -= cached_stream_bytes(it->first, sizeof(CachedStream));
+        it = streams_.erase(it);
+      }
+    }
+  }
 }
 
 Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLocation location,
@@ -371,7 +402,10 @@ Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLoca
       ++totals_.events;
       break;
     case log::RecordKind::stream_metadata:
+      // The custom JSON goes to the index only: the cache never holds it.
       state.metadata = record.stream_metadata;
+      batch_.put_custom_metadata(record.stream, state.metadata.custom);
+      state.metadata.custom.clear();
       break;
     case log::RecordKind::stream_deleted:
       state.soft_deleted = true;
@@ -418,11 +452,12 @@ void FileStore::index_event_id(const Uuid& id, const EventLocation& location) {
 
 Status FileStore::finish_batch() {
   flush_run();
-  for (const std::string& name : dirty_streams_) batch_.put_stream(name, streams_.at(name));
+  for (const std::string& name : dirty_streams_) batch_.put_stream(name, streams_.at(name).entry);
   dirty_streams_.clear();
   batch_.put_checkpoint(totals_);
   Status status = index_->write(batch_);
   batch_.clear();
+  if (status.ok()) evict_streams();
   return status;
 }
 

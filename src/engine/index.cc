@@ -17,7 +17,10 @@ using coding::get_le;
 using coding::put_le;
 
 constexpr char kCheckpointKey[] = "c";
-constexpr std::uint32_t kCheckpointVersion = 1;
+// Layout of the index's keys and values. 2: a stream's custom metadata under
+// its own "m" key (version 1 kept it in the "s" value). An index of another
+// layout is rebuilt from the log on open.
+constexpr std::uint32_t kCheckpointVersion = 2;
 
 Status to_status(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return Status();
@@ -27,6 +30,12 @@ Status to_status(const rocksdb::Status& status, std::string_view what) {
 
 std::string stream_key(std::string_view name) {
   std::string key("s");
+  key.append(name);
+  return key;
+}
+
+std::string custom_metadata_key(std::string_view name) {
+  std::string key("m");
   key.append(name);
   return key;
 }
@@ -81,7 +90,6 @@ std::string encode_stream(const StreamEntry& entry) {
   put_le<std::uint64_t>(value, state.metadata.max_count.value_or(0));
   put_le<std::int64_t>(value, state.metadata.max_age ? state.metadata.max_age->count() : 0);
   put_le<std::uint64_t>(value, state.metadata.truncate_before.value_or(0));
-  value.append(state.metadata.custom);
   return value;
 }
 
@@ -95,14 +103,13 @@ Result<StreamEntry> decode_stream(std::string_view value) {
   const auto max_count = reader.le<std::uint64_t>();
   const auto max_age = reader.le<std::int64_t>();
   const auto truncate_before = reader.le<std::uint64_t>();
-  if (!reader.ok()) return Status::corruption("index stream entry is malformed");
+  if (!reader.ok() || reader.remaining() != 0) return Status::corruption("index stream entry is malformed");
   if (flags & 1) entry.state.last_revision = last_revision;
   entry.state.soft_deleted = (flags & 2) != 0;
   entry.state.tombstoned = (flags & 4) != 0;
   if (flags & 8) entry.state.metadata.max_count = max_count;
   if (flags & 16) entry.state.metadata.max_age = std::chrono::seconds(max_age);
   if (flags & 32) entry.state.metadata.truncate_before = truncate_before;
-  entry.state.metadata.custom = std::string(reader.bytes(reader.remaining()));
   return entry;
 }
 
@@ -128,6 +135,14 @@ IndexBatch::~IndexBatch() = default;
 
 void IndexBatch::put_stream(std::string_view name, const StreamEntry& entry) {
   (void)batch_->Put(stream_key(name), encode_stream(entry));
+}
+
+void IndexBatch::put_custom_metadata(std::string_view name, std::string_view custom) {
+  if (custom.empty()) {
+    (void)batch_->Delete(custom_metadata_key(name));
+  } else {
+    (void)batch_->Put(custom_metadata_key(name), rocksdb::Slice(custom.data(), custom.size()));
+  }
 }
 
 void IndexBatch::put_event_run(std::uint64_t stream_id, const EventRun& run) {
@@ -230,7 +245,10 @@ Result<std::optional<IndexCheckpoint>> Index::checkpoint() {
   if (status.IsNotFound()) return std::optional<IndexCheckpoint>();
   if (!status.ok()) return to_status(status, "read checkpoint");
   coding::Reader reader(value);
-  if (reader.le<std::uint32_t>() != kCheckpointVersion) return Status::corruption("index checkpoint version unknown");
+  if (const auto version = reader.le<std::uint32_t>(); version != kCheckpointVersion) {
+    return Status::corruption("index layout version " + std::to_string(version) + " is not this build's " +
+                              std::to_string(kCheckpointVersion));
+  }
   IndexCheckpoint checkpoint;
   checkpoint.next_position = reader.le<std::uint64_t>();
   checkpoint.next_group.segment = reader.le<std::uint32_t>();
@@ -252,6 +270,14 @@ Result<std::optional<StreamEntry>> Index::stream(std::string_view name) {
   auto entry = decode_stream(value);
   if (!entry.ok()) return entry.status();
   return std::optional<StreamEntry>(std::move(*entry));
+}
+
+Result<std::string> Index::custom_metadata(std::string_view name) {
+  std::string value;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), custom_metadata_key(name), &value);
+  if (status.IsNotFound()) return std::string();
+  if (!status.ok()) return to_status(status, "read stream metadata");
+  return value;
 }
 
 namespace {

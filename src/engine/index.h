@@ -6,7 +6,10 @@
 //
 // Keys (big-endian numbers so byte order sorts numerically):
 //   "c"                         checkpoint
-//   "s" name                    stream: id, head, lifecycle, metadata
+//   "s" name                    stream: id, head, lifecycle, metadata but
+//                               its custom JSON
+//   "m" name                    the stream's custom metadata JSON (absent
+//                               when empty)
 //   "e" stream_id revision      run of up to kMaxRunLength events of the
 //                               stream, contiguous in the log, starting at
 //                               that revision
@@ -74,7 +77,10 @@ class IndexBatch {
  public:
   IndexBatch();
   ~IndexBatch();
+  // Writes the entry without entry.state.metadata.custom (see
+  // put_custom_metadata).
   void put_stream(std::string_view name, const StreamEntry& entry);
+  void put_custom_metadata(std::string_view name, std::string_view custom);
   void put_event_run(std::uint64_t stream_id, const EventRun& run);
   void put_event_id(const Uuid& id, const EventLocation& location);
   void put_sparse(Position position, const SparseEntry& entry);
@@ -109,7 +115,10 @@ class Index {
   Status flush();
 
   Result<std::optional<IndexCheckpoint>> checkpoint();
+  // The stream's entry; its metadata.custom is always empty (read it with
+  // custom_metadata()).
   Result<std::optional<StreamEntry>> stream(std::string_view name);
+  Result<std::string> custom_metadata(std::string_view name);
   Result<std::optional<EventLocation>> event_id(const Uuid& id);
   // Greatest sparse entry at or before `position`, with its position.
   Result<std::optional<std::pair<Position, SparseEntry>>> sparse_floor(Position position);

@@ -22,7 +22,9 @@ namespace evsrc_test {
 using namespace evsrc;  // NOLINT(google-build-using-namespace): test-only shorthand
 
 struct Backend {
-  std::string name;  // test name suffix: "memory", "file", "postgres", "dynamodb"
+  // test name suffix: "memory", "file", "file_without_stream_cache",
+  // "postgres", "dynamodb"
+  std::string name;
   bool persists;     // whether data survives close() + open_store()
 };
 
@@ -38,6 +40,8 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   std::string uri() const;
   // Closes the store (expecting ok) and opens the same URI again.
   void reopen(const StoreOptions& options = {});
+  // `options` with what this backend's variant sets (e.g. no stream cache).
+  StoreOptions backend_options(StoreOptions options) const;
   EventStore& store() { return *store_; }
 
   std::string directory_;
