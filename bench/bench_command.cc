@@ -3,26 +3,38 @@
 //
 // In a scratch directory (a fresh one under --dir, removed afterwards):
 //   1. raw ceilings: a preallocated file overwritten with commits of 1, W
-//      (writers) and B (bulk batch) records of 256 bytes, one fdatasync each;
-//   2. workloads (a)-(e) on a fresh file: store in that directory (or
-//      --store-uri), see store_bench.h.
+//      (writers), B (bulk batch), F (few writers) and G (small batch) records
+//      of 256 bytes, one fdatasync each;
+//   2. workloads a, b, c, d, d2, e, e2, f, g, h on a fresh file: store in that
+//      directory (or --store-uri), see store_bench.h; unless --no-sqlite, the
+//      SQLite program of issue 15 (sqlite_baseline.h) does the same workloads
+//      on a fresh database in its own directory <scratch>/sqlite-baseline,
+//      each right after evsrc's (right before on even-numbered runs, so that a
+//      drift of the machine does not always favour one side). d2 (cursor) is
+//      compared with SQLite's d, e2 (cursor loads) with SQLite's h.
 // Ratios: (a) / ceiling of 1-record commits, (b) / ceiling of W-record
 // commits (the largest group W writers can form), (c) / ceiling of B-record
-// commits; (d) and (e) are reads: no ceiling.
+// commits, (f) / F-record, (g) / G-record commits; (d), (d2), (e), (e2) and
+// (h) are reads: no ceiling. evsrc / SQLite: of events/s; of the p50 speed
+// (SQLite p50 / evsrc p50) for the loads e2 and h; > 1: evsrc is faster.
 // With --runs N everything is repeated N times (fresh store each time) and
-// each figure is the median over the runs.
+// each figure (each ratio: per run) is the median over the runs.
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/raw_ceiling.h"
+#include "bench/sqlite_baseline.h"
 #include "bench/store_bench.h"
 #include "cli/cli_common.h"
 
@@ -38,6 +50,7 @@ struct BenchArguments {
   std::uint64_t events = 2'000'000;
   int runs = 1;
   bool json = false;
+  bool no_sqlite = false;
   WorkloadSettings settings;
   std::size_t ceiling_file_mib = 128;
 };
@@ -74,20 +87,54 @@ void progress(const std::string& text) {
   std::fflush(stderr);
 }
 
-// One run: ceilings then workloads, in order a..e.
-Result<std::vector<WorkloadResult>> run_once(const BenchArguments& args, const std::string& run_dir) {
+// One row of the report: evsrc's figures and, unless --no-sqlite, the SQLite
+// program's for the same work in the same run (its ceiling_events_per_s is the
+// same ceiling, its ratio SQLite / ceiling) with evsrc / SQLite.
+struct Row {
+  WorkloadResult evsrc;
+  std::optional<WorkloadResult> sqlite;
+  std::optional<double> sqlite_ratio;
+};
+
+using Workload = std::function<Result<WorkloadResult>(EventStore&, const WorkloadSettings&)>;
+using SqliteWorkload = std::function<Result<WorkloadResult>(const std::string&, const WorkloadSettings&)>;
+
+struct PlannedWorkload {
+  std::string name;
+  Workload evsrc;
+  std::optional<std::size_t> ceiling;  // index into the commit sizes of run_once
+  std::string sqlite;                  // the SQLite workload compared with (once a run), "" = none
+  SqliteWorkload sqlite_run;
+  bool compare_latency = false;  // evsrc / SQLite of the p50 speed, not of events/s
+};
+
+void report_figures(const WorkloadResult& result) {
+  progress("  " + std::to_string(static_cast<long long>(result.events_per_s)) + " events/s, p50 " +
+           std::to_string(static_cast<long long>(result.p50_us)) + " us, p99 " +
+           std::to_string(static_cast<long long>(result.p99_us)) + " us");
+}
+
+void set_ceiling(WorkloadResult& result, const std::optional<double>& ceiling) {
+  result.ceiling_events_per_s = ceiling;
+  if (ceiling && *ceiling > 0) result.ratio = result.events_per_s / *ceiling;
+}
+
+// One run: ceilings then the workloads in the order of store_bench.h, each by
+// evsrc and by SQLite (run `run` decides which goes first).
+Result<std::vector<Row>> run_once(const BenchArguments& args, const std::string& run_dir, int run) {
   const WorkloadSettings& settings = args.settings;
   const std::size_t record = settings.payload_bytes;
-  const std::size_t ceiling_bytes =
-      std::max(args.ceiling_file_mib << 20, record * settings.bulk_batch);  // one bulk commit must fit
+  const std::vector<std::size_t> commit_sizes = {1, settings.writers, settings.bulk_batch, settings.few_writers,
+                                                 settings.small_batch};
+  const std::size_t largest_commit = *std::max_element(commit_sizes.begin(), commit_sizes.end());
+  const std::size_t ceiling_bytes = std::max(args.ceiling_file_mib << 20, record * largest_commit);  // must fit
   const std::string ceiling_path = run_dir + "/raw-ceiling";
-  std::vector<std::optional<double>> ceilings(3);
+  std::vector<std::optional<double>> ceilings(commit_sizes.size());
   {
     progress("preallocating " + std::to_string(ceiling_bytes >> 20) + " MiB for the raw ceiling");
     auto file = RawCeilingFile::create(ceiling_path, ceiling_bytes);
     if (!file.ok()) return file.status();
-    const std::size_t commit_sizes[3] = {1, settings.writers, settings.bulk_batch};
-    for (int i = 0; i < 3; ++i) {
+    for (std::size_t i = 0; i < commit_sizes.size() && !bench_interrupted.load(); ++i) {
       progress("raw ceiling, " + std::to_string(commit_sizes[i]) + " records per fdatasync");
       auto ceiling = file->measure(record, commit_sizes[i], settings.budget);
       if (!ceiling.ok()) return ceiling.status();
@@ -98,43 +145,101 @@ Result<std::vector<WorkloadResult>> run_once(const BenchArguments& args, const s
   }
   std::filesystem::remove(ceiling_path);
 
+  const bool with_sqlite = !args.no_sqlite;
+  const std::string sqlite_dir = run_dir + "/sqlite-baseline";
+  const std::string sqlite_path = sqlite_dir + "/messages.db";
+  if (with_sqlite) {
+    std::error_code error;
+    if (!std::filesystem::create_directory(sqlite_dir, error)) {
+      return Status::io_error("cannot create " + sqlite_dir + ": " + error.message());
+    }
+    if (Status status = SqliteBaseline::create(sqlite_path); !status.ok()) return status;
+  }
+
   const std::string uri = args.store_uri.empty() ? "file:" + run_dir + "/store" : args.store_uri;
   auto opened = open_store(uri);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<EventStore> store = std::move(opened).value();
 
-  using Workload = std::function<Result<WorkloadResult>(EventStore&, const WorkloadSettings&)>;
-  const std::vector<std::pair<Workload, std::optional<double>>> workloads = {{run_single_writer, ceilings[0]},
-                                                                             {run_concurrent_writers, ceilings[1]},
-                                                                             {run_bulk_appends, ceilings[2]},
-                                                                             {run_catch_up_read, std::nullopt},
-                                                                             {run_random_stream_reads, std::nullopt}};
-  std::vector<WorkloadResult> results;
-  for (std::size_t i = 0; i < workloads.size(); ++i) {
-    progress(std::string("workload ") + static_cast<char>('a' + i) + " on " + uri);
-    auto result = workloads[i].first(*store, settings);
-    if (!result.ok()) {
+  const std::vector<PlannedWorkload> workloads = {
+      {"a", run_single_writer, 0, "a", run_sqlite_single_writer},
+      {"b", run_concurrent_writers, 1, "b", run_sqlite_concurrent_writers},
+      {"c", run_bulk_appends, 2, "c", run_sqlite_bulk_appends},
+      {"d", run_catch_up_read, std::nullopt, "d", run_sqlite_catch_up_read},
+      {"d2", run_cursor_catch_up, std::nullopt, "d", run_sqlite_catch_up_read},
+      {"e", run_random_stream_reads, std::nullopt, "e", run_sqlite_random_stream_reads},
+      {"e2", run_cursor_stream_loads, std::nullopt, "h", run_sqlite_stream_loads, /*compare_latency=*/true},
+      {"f", run_few_writers, 3, "f", run_sqlite_few_writers},
+      {"g", run_batch_appends, 4, "g", run_sqlite_batch_appends},
+      {"h", run_stream_loads, std::nullopt, "h", run_sqlite_stream_loads, /*compare_latency=*/true}};
+  std::map<std::string, WorkloadResult> sqlite_results;  // by SQLite workload, measured once a run
+  std::vector<Row> rows;
+  for (const PlannedWorkload& planned : workloads) {
+    const std::optional<double> ceiling = planned.ceiling ? ceilings[*planned.ceiling] : std::nullopt;
+    Row row;
+    auto run_evsrc = [&]() -> Status {
+      progress("workload " + planned.name + " on " + uri);
+      auto result = planned.evsrc(*store, settings);
+      if (!result.ok()) return result.status();
+      row.evsrc = std::move(result).value();
+      set_ceiling(row.evsrc, ceiling);
+      report_figures(row.evsrc);
+      return Status();
+    };
+    auto run_sqlite = [&]() -> Status {
+      if (!with_sqlite || planned.sqlite.empty() || sqlite_results.count(planned.sqlite) != 0) return Status();
+      progress("workload " + planned.sqlite + " on SQLite " + sqlite_path);
+      auto result = planned.sqlite_run(sqlite_path, settings);
+      if (!result.ok()) return result.status();
+      set_ceiling(*result, ceiling);
+      report_figures(*result);
+      sqlite_results.emplace(planned.sqlite, std::move(result).value());
+      return Status();
+    };
+    const bool sqlite_first = run % 2 == 1;
+    Status status = sqlite_first ? run_sqlite() : run_evsrc();
+    if (status.ok() && !bench_interrupted.load()) status = sqlite_first ? run_evsrc() : run_sqlite();
+    if (!status.ok()) {
       (void)store->close();
-      return result.status();
+      return status;
     }
-    result->ceiling_events_per_s = workloads[i].second;
-    if (result->ceiling_events_per_s && *result->ceiling_events_per_s > 0) {
-      result->ratio = result->events_per_s / *result->ceiling_events_per_s;
-    }
-    progress("  " + std::to_string(static_cast<long long>(result->events_per_s)) + " events/s, p50 " +
-             std::to_string(static_cast<long long>(result->p50_us)) + " us, p99 " +
-             std::to_string(static_cast<long long>(result->p99_us)) + " us");
-    results.push_back(std::move(result).value());
     if (bench_interrupted.load()) break;
+    if (auto found = sqlite_results.find(planned.sqlite); found != sqlite_results.end()) {
+      const WorkloadResult& sqlite = found->second;
+      row.sqlite = sqlite;
+      if (planned.compare_latency && row.evsrc.p50_us > 0) {
+        row.sqlite_ratio = sqlite.p50_us / row.evsrc.p50_us;
+      } else if (!planned.compare_latency && sqlite.events_per_s > 0) {
+        row.sqlite_ratio = row.evsrc.events_per_s / sqlite.events_per_s;
+      }
+    }
+    rows.push_back(std::move(row));
   }
   if (Status status = store->close(); !status.ok()) return status;
-  return results;
+  return rows;
 }
 
+// The median of each figure of one workload over the runs (ratios per run).
+Row combine_rows(const std::vector<Row>& runs) {
+  std::vector<WorkloadResult> evsrc;
+  std::vector<WorkloadResult> sqlite;
+  std::vector<double> sqlite_ratios;
+  for (const Row& run : runs) {
+    evsrc.push_back(run.evsrc);
+    if (run.sqlite) sqlite.push_back(*run.sqlite);
+    if (run.sqlite_ratio) sqlite_ratios.push_back(*run.sqlite_ratio);
+  }
+  Row combined;
+  combined.evsrc = combine_runs(evsrc);
+  if (!sqlite.empty()) combined.sqlite = combine_runs(sqlite);
+  if (!sqlite_ratios.empty()) combined.sqlite_ratio = median(sqlite_ratios);
+  return combined;
+}
 
 Json optional_json(const std::optional<double>& value) { return value ? Json(*value) : Json(nullptr); }
 
-Json to_json(const WorkloadResult& result, int runs) {
+Json to_json(const Row& row, int runs) {
+  const WorkloadResult& result = row.evsrc;
   Json line = Json::object();
   line["workload"] = result.workload;
   line["description"] = result.description;
@@ -148,6 +253,19 @@ Json to_json(const WorkloadResult& result, int runs) {
   line["calls"] = result.calls;
   line["seconds"] = result.seconds;
   line["runs"] = runs;
+  // The SQLite program's figures of the same workload (null with --no-sqlite).
+  const std::optional<WorkloadResult>& sqlite = row.sqlite;
+  auto sqlite_field = [&](auto field) { return sqlite ? Json((*sqlite).*field) : Json(nullptr); };
+  line["sqlite_workload"] = sqlite ? Json(sqlite->workload) : Json(nullptr);
+  line["sqlite_events_per_s"] = sqlite_field(&WorkloadResult::events_per_s);
+  line["sqlite_ratio"] = optional_json(row.sqlite_ratio);  // evsrc / SQLite; > 1: evsrc is faster
+  line["sqlite_ceiling_ratio"] = sqlite ? optional_json(sqlite->ratio) : Json(nullptr);  // SQLite / ceiling
+  line["sqlite_p50_us"] = sqlite_field(&WorkloadResult::p50_us);
+  line["sqlite_p99_us"] = sqlite_field(&WorkloadResult::p99_us);
+  line["sqlite_mb_per_s"] = sqlite_field(&WorkloadResult::mb_per_s);
+  line["sqlite_events"] = sqlite_field(&WorkloadResult::events);
+  line["sqlite_calls"] = sqlite_field(&WorkloadResult::calls);
+  line["sqlite_seconds"] = sqlite_field(&WorkloadResult::seconds);
   return line;
 }
 
@@ -158,17 +276,27 @@ std::string format_optional(const std::optional<double>& value, const char* form
   return text;
 }
 
-void print_table(const std::vector<WorkloadResult>& results, const std::string& where, int runs) {
+void print_table(const std::vector<Row>& rows, const std::string& where, int runs) {
   std::printf("evsrc bench: %s, %d run(s)%s\n", where.c_str(), runs, runs > 1 ? ", medians" : "");
-  std::printf("%-3s %-62s %12s %9s %10s %10s %12s %7s\n", "", "workload", "events/s", "MB/s", "p50 us", "p99 us",
-              "ceiling/s", "ratio");
-  for (const WorkloadResult& result : results) {
-    std::printf("%-3s %-62s %12.0f %9.1f %10.1f %10.1f %12s %7s\n", result.workload.c_str(), result.description.c_str(),
-                result.events_per_s, result.mb_per_s, result.p50_us, result.p99_us,
+  std::printf("%-3s %-62s %12s %9s %10s %10s %12s %7s %12s %10s %9s\n", "", "workload", "events/s", "MB/s", "p50 us",
+              "p99 us", "ceiling/s", "ratio", "sqlite/s", "sqlite p50", "vs sqlite");
+  for (const Row& row : rows) {
+    const WorkloadResult& result = row.evsrc;
+    const std::optional<WorkloadResult>& sqlite = row.sqlite;
+    std::printf("%-3s %-62s %12.0f %9.1f %10.1f %10.1f %12s %7s %12s %10s %9s\n", result.workload.c_str(),
+                result.description.c_str(), result.events_per_s, result.mb_per_s, result.p50_us, result.p99_us,
                 format_optional(result.ceiling_events_per_s, "%.0f").c_str(),
-                format_optional(result.ratio, "%.3f").c_str());
+                format_optional(result.ratio, "%.3f").c_str(),
+                format_optional(sqlite ? std::optional(sqlite->events_per_s) : std::nullopt, "%.0f").c_str(),
+                format_optional(sqlite ? std::optional(sqlite->p50_us) : std::nullopt, "%.1f").c_str(),
+                format_optional(row.sqlite_ratio, "%.3f").c_str());
   }
-  std::printf("latency: per append call (a-c), per read call (d-e); MB/s of 256-byte payloads.\n");
+  std::printf(
+      "latency: per append call (a-c, f-g), per read call (d-e), per pass (d2), per load (e2, h); MB/s of "
+      "256-byte payloads.\n");
+  std::printf(
+      "ratio: evsrc / raw ceiling. vs sqlite: evsrc / the SQLite program (WAL, synchronous=FULL, a connection "
+      "per thread) in the same run, of events/s, of the p50 speed for e2 and h; > 1: evsrc is faster.\n");
 }
 
 int run_bench(const BenchArguments& args) {
@@ -184,26 +312,27 @@ int run_bench(const BenchArguments& args) {
   BenchArguments effective = args;
   effective.settings.budget = Budget{args.seconds, args.events};
 
-  std::vector<std::vector<WorkloadResult>> per_workload(5);
+  std::vector<std::vector<Row>> per_workload;
   std::string where;
   for (int run = 0; run < args.runs; ++run) {
     auto scratch = ScratchDirectory::create(args.dir);
     if (!scratch.ok()) return cli::report_error(scratch.status());
     where = args.store_uri.empty() ? "file: store under " + args.dir : args.store_uri;
     if (args.runs > 1) progress("run " + std::to_string(run + 1) + " of " + std::to_string(args.runs));
-    auto results = run_once(effective, scratch->path());
+    auto results = run_once(effective, scratch->path(), run);
     if (!results.ok()) return cli::report_error(results.status());
     if (bench_interrupted.load()) {
       constexpr int kExitInterrupted = 130;
       (void)cli::report_error(Status(ErrorCode::closed, "interrupted; the scratch directory was removed"));
       return kExitInterrupted;
     }
+    if (per_workload.size() < results->size()) per_workload.resize(results->size());
     for (std::size_t i = 0; i < results->size(); ++i) per_workload[i].push_back((*results)[i]);
   }
-  std::vector<WorkloadResult> combined;
-  for (const auto& runs : per_workload) combined.push_back(combine_runs(runs));
+  std::vector<Row> combined;
+  for (const auto& runs : per_workload) combined.push_back(combine_rows(runs));
   if (args.json) {
-    for (const WorkloadResult& result : combined) cli::print_json_line(to_json(result, args.runs));
+    for (const Row& row : combined) cli::print_json_line(to_json(row, args.runs));
   } else {
     print_table(combined, where, args.runs);
   }
@@ -255,8 +384,13 @@ void register_bench_command(CLI::App& app, cli::CommandContext& context) {
       "Benchmark the store against the raw ceiling of the file system (a preallocated file overwritten and "
       "fdatasync'ed in commits of the same size). Workloads, 256-byte payloads: (a) 1 writer, 1 event per append; "
       "(b) 64 concurrent writers; (c) appends of 4096 events round-robin over 1000 streams; (d) $all catch-up "
-      "read; (e) reading 1000 random streams of 100 events. Each write workload and ceiling stops at --seconds "
-      "or --events, whichever comes first. Uses a scratch directory under --dir, removed afterwards.");
+      "read in pages; (d2) $all through one borrowing cursor; (e) reading 1000 random streams of 100 events; (e2) "
+      "loading 1000-event streams through a cursor (p50 per load); (f) 8 concurrent writers; (g) 1 writer, appends "
+      "of 100 events; (h) loading and folding 1000-event streams with read_stream (p50 per load). Unless "
+      "--no-sqlite, the SQLite program of issue 15 (WAL, synchronous=FULL, a connection per thread, an "
+      "expected-revision check in every append) does each workload in the same run, with evsrc's ratio to it. Each "
+      "write workload and ceiling stops at --seconds or --events, whichever comes first. Uses a scratch directory "
+      "under --dir, removed afterwards.");
   command->add_option("--dir", args->dir, "Directory whose file system is measured")->capture_default_str();
   command->add_option("--seconds", args->seconds, "Time bound of each workload and ceiling (0 = none)")
       ->capture_default_str();
@@ -264,12 +398,14 @@ void register_bench_command(CLI::App& app, cli::CommandContext& context) {
       ->capture_default_str();
   command->add_option("--runs", args->runs, "Repeat everything N times and report medians")->capture_default_str();
   command->add_flag("--json", args->json,
-                    "One JSON object per workload, (a)-(e): workload, events_per_s, ceiling_events_per_s, ratio, "
-                    "p50_us, p99_us, mb_per_s, events, ...");
+                    "One JSON object per workload, (a)-(h): workload, events_per_s, ceiling_events_per_s, ratio, "
+                    "p50_us, p99_us, mb_per_s, events, ..., sqlite_events_per_s, sqlite_ratio (evsrc / SQLite), "
+                    "sqlite_ceiling_ratio, sqlite_p50_us, ... (null with --no-sqlite)");
   command->add_option("--store-uri", args->store_uri,
                       "Benchmark this store instead of a fresh file: store in the scratch directory (e.g. memory:)");
   command->add_option("--writers", args->settings.writers, "Writer threads of (b)")->capture_default_str();
   command->add_option("--read-page", args->settings.read_page, "Page size of the $all read (d)")->capture_default_str();
+  command->add_flag("--no-sqlite", args->no_sqlite, "Leave out the SQLite baseline (its columns print - / null)");
   command->add_option("--ceiling-file-mib", args->ceiling_file_mib, "Size of the preallocated raw ceiling file")
       ->capture_default_str();
   command->callback([&context, args] { context.run = [args] { return run_bench(*args); }; });

@@ -48,10 +48,15 @@ Result<WorkloadResult> run_single_writer(EventStore& store, const WorkloadSettin
   return result;
 }
 
-Result<WorkloadResult> run_concurrent_writers(EventStore& store, const WorkloadSettings& settings) {
+namespace {
+
+// `writers` threads append 1 event per call, each to its own stream
+// "bench-<workload>-<writer>", until the budget ends (b, f).
+Result<WorkloadResult> concurrent_writers(EventStore& store, const WorkloadSettings& settings, std::size_t writers,
+                                          const std::string& workload) {
   WorkloadResult result;
-  result.workload = "b";
-  result.description = std::to_string(settings.writers) + " writers, 1 event per append, own stream each";
+  result.workload = workload;
+  result.description = std::to_string(writers) + " writers, 1 event per append, own stream each";
   const EventData event = bench_event(settings.payload_bytes);
   std::atomic<std::uint64_t> claimed{0};
   std::atomic<bool> go{false};
@@ -62,9 +67,9 @@ Result<WorkloadResult> run_concurrent_writers(EventStore& store, const WorkloadS
 
   Clock::time_point start;
   std::vector<std::thread> threads;
-  for (std::size_t writer = 0; writer < settings.writers; ++writer) {
+  for (std::size_t writer = 0; writer < writers; ++writer) {
     threads.emplace_back([&, writer] {
-      const std::string stream = "bench-b-" + std::to_string(writer);
+      const std::string stream = "bench-" + workload + "-" + std::to_string(writer);
       std::vector<double> own_latencies;
       Status own_failure;
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
@@ -93,6 +98,12 @@ Result<WorkloadResult> run_concurrent_writers(EventStore& store, const WorkloadS
   result.calls = appended_events;
   finish_result(result, settings.payload_bytes, latencies);
   return result;
+}
+
+}  // namespace
+
+Result<WorkloadResult> run_concurrent_writers(EventStore& store, const WorkloadSettings& settings) {
+  return concurrent_writers(store, settings, settings.writers, "b");
 }
 
 Result<WorkloadResult> run_bulk_appends(EventStore& store, const WorkloadSettings& settings) {
@@ -185,6 +196,81 @@ Result<WorkloadResult> run_random_stream_reads(EventStore& store, const Workload
   do {
     if (Status status = read_pass(true); !status.ok()) return status;
   } while (settings.budget.time_left(start) && settings.budget.seconds > 0);
+  result.seconds = seconds_since(start);
+  finish_result(result, settings.payload_bytes, latencies);
+  return result;
+}
+
+Result<WorkloadResult> run_few_writers(EventStore& store, const WorkloadSettings& settings) {
+  return concurrent_writers(store, settings, settings.few_writers, "f");
+}
+
+Result<WorkloadResult> run_batch_appends(EventStore& store, const WorkloadSettings& settings) {
+  WorkloadResult result;
+  result.workload = "g";
+  result.description = "1 writer, " + std::to_string(settings.small_batch) + " events per append, one stream";
+  const std::vector<EventData> batch(settings.small_batch, bench_event(settings.payload_bytes));
+  std::vector<double> latencies;
+  const auto start = Clock::now();
+  do {
+    const auto call_start = Clock::now();
+    auto appended = store.append("bench-g", ExpectedRevision::any(), batch);
+    if (!appended.ok()) return appended.status();
+    latencies.push_back(micros_since(call_start));
+    result.events += batch.size();
+    ++result.calls;
+  } while (settings.budget.time_left(start) && settings.budget.events_left(result.events));
+  result.seconds = seconds_since(start);
+  finish_result(result, settings.payload_bytes, latencies);
+  return result;
+}
+
+Result<WorkloadResult> run_stream_loads(EventStore& store, const WorkloadSettings& settings) {
+  WorkloadResult result;
+  result.workload = "h";
+  result.description = "load a " + std::to_string(settings.fold_events) + "-event stream and fold it (read_stream)";
+  const std::vector<std::string> streams =
+      fold_stream_names("bench-h-", std::max<std::size_t>(1, settings.fold_streams));
+  const std::size_t append_size = std::max<std::size_t>(1, settings.fold_append);
+  for (std::size_t written = 0; written < settings.fold_events; written += append_size) {
+    const std::vector<EventData> batch(std::min(append_size, settings.fold_events - written),
+                                       bench_event(settings.payload_bytes));
+    for (const std::string& stream : streams) {
+      auto appended = store.append(stream, ExpectedRevision::any(), batch);
+      if (!appended.ok()) return appended.status();
+    }
+  }
+  std::mt19937_64 random(11);
+  std::vector<double> latencies;
+  volatile std::uint64_t folded = 0;  // keeps the fold
+  auto load = [&](const std::string& stream, bool measured) -> Status {
+    const auto call_start = Clock::now();
+    StreamReadOptions options;
+    options.limit = settings.fold_events;
+    auto page = store.read_stream(stream, options);
+    if (!page.ok()) return page.status();
+    if (page->events.size() != settings.fold_events) {
+      return Status::corruption("bench: stream " + stream + " returned " + std::to_string(page->events.size()) +
+                                " events instead of " + std::to_string(settings.fold_events));
+    }
+    std::uint64_t state = 0;
+    for (const RecordedEvent& event : page->events) state = fold_event(state, event);
+    folded = state;
+    if (!measured) return Status();
+    latencies.push_back(micros_since(call_start));
+    result.events += page->events.size();
+    ++result.calls;
+    return Status();
+  };
+  for (const std::string& stream : streams) {  // warm-up
+    if (Status status = load(stream, false); !status.ok()) return status;
+  }
+  const auto start = Clock::now();
+  do {
+    if (Status status = load(streams[random() % streams.size()], true); !status.ok()) return status;
+  } while (!bench_interrupted.load() &&
+           (result.calls < kMinimumLoads || (settings.budget.seconds > 0 && settings.budget.time_left(start))));
+  (void)folded;
   result.seconds = seconds_since(start);
   finish_result(result, settings.payload_bytes, latencies);
   return result;
