@@ -95,6 +95,9 @@ void FileStore::commit_group(std::vector<Request*>& group) {
     }
     return;
   }
+  // A group that wrote nothing (replays, refusals, conditions) still loaded
+  // stream heads into the cache: keep it within its budget too.
+  if (!wrote) evict_streams();
   committed_end_.store(totals_.next_position, std::memory_order_release);
   {
     std::lock_guard lock(stats_mutex_);
@@ -403,9 +406,11 @@ Status FileStore::apply(const log::LogRecord& record, LogLocation group, LogLoca
       break;
     case log::RecordKind::stream_metadata:
       // The custom JSON goes to the index only: the cache never holds it.
-      state.metadata = record.stream_metadata;
-      batch_.put_custom_metadata(record.stream, state.metadata.custom);
-      state.metadata.custom.clear();
+      batch_.put_custom_metadata(record.stream, record.stream_metadata.custom);
+      state.metadata.max_count = record.stream_metadata.max_count;
+      state.metadata.max_age = record.stream_metadata.max_age;
+      state.metadata.truncate_before = record.stream_metadata.truncate_before;
+      std::string().swap(state.metadata.custom);  // no capacity kept either
       break;
     case log::RecordKind::stream_deleted:
       state.soft_deleted = true;
