@@ -354,18 +354,30 @@ Result<std::unique_ptr<StreamCursor>> FileStore::open_stream_cursor(std::string_
   return std::unique_ptr<StreamCursor>(std::make_unique<FileStreamCursor>(*this, std::string(stream), **entry, options));
 }
 
+namespace {
+
+// Fills `page` (an AllPage or StreamPage) with owned copies of the cursor's
+// events and its `next`.
+template <typename Page>
+Status fill_page(EventCursor& cursor, Page& page) {
+  while (true) {
+    Result<const EventView*> event = cursor.next();
+    if (!event.ok()) return event.status();
+    if (*event == nullptr) break;
+    page.events.push_back((*event)->to_recorded_event());
+  }
+  page.next = cursor.resume_from();
+  return Status();
+}
+
+}  // namespace
+
 Result<AllPage> FileStore::read_all(const AllReadOptions& options) {
   auto cursor = open_all_cursor(options);
   if (!cursor.ok()) return cursor.status();
   AllPage page;
   page.events.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(options.limit, 1024)));
-  while (true) {
-    Result<const EventView*> event = (*cursor)->next();
-    if (!event.ok()) return event.status();
-    if (*event == nullptr) break;
-    page.events.push_back((*event)->to_recorded_event());
-  }
-  page.next = (*cursor)->resume_from();
+  if (Status status = fill_page(**cursor, page); !status.ok()) return status;
   return page;
 }
 
@@ -374,13 +386,7 @@ Result<StreamPage> FileStore::read_stream(std::string_view stream, const StreamR
   if (!cursor.ok()) return cursor.status();
   StreamPage page;
   page.last_revision = (*cursor)->last_revision();
-  while (true) {
-    Result<const EventView*> event = (*cursor)->next();
-    if (!event.ok()) return event.status();
-    if (*event == nullptr) break;
-    page.events.push_back((*event)->to_recorded_event());
-  }
-  page.next = (*cursor)->resume_from();
+  if (Status status = fill_page(**cursor, page); !status.ok()) return status;
   return page;
 }
 
