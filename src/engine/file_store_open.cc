@@ -22,9 +22,9 @@ constexpr std::size_t kScanChunk = 1 << 20;
 constexpr std::size_t kReplayBatchEntries = 200'000;
 
 struct TailScan {
-  bool group_found = false;         // a valid group header exists after the spot
+  bool group_found = false;  // a valid group header exists after the spot
   std::uint64_t found_at = 0;
-  std::uint64_t nonzero_end = 0;    // end of the non-zero bytes after the spot
+  std::uint64_t nonzero_end = 0;  // end of the non-zero bytes after the spot
 };
 
 // Looks for a valid group header in `segment` at or after `headers_from`,
@@ -37,7 +37,8 @@ Result<TailScan> scan_after(const Segment& segment, std::uint64_t from, std::uin
   std::string chunk;
   const std::uint64_t capacity = segment.header.capacity;
   for (std::uint64_t offset = from; offset < capacity;) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kScanChunk + log::kGroupHeaderSize, capacity - offset));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kScanChunk + log::kGroupHeaderSize, capacity - offset));
     chunk.resize(want);
     std::size_t read = 0;
     if (Status status = segment.file->read_at(offset, want, chunk.data(), &read); !status.ok()) return status;
@@ -143,8 +144,9 @@ Result<std::optional<IndexCheckpoint>> FileStore::open_index() {
   }
   // The log is the truth and the index is derived from it: a damaged index
   // is never trusted, it is rebuilt.
-  std::fprintf(stderr, "evsrc: warning: the index %s cannot be used (%s); rebuilding it from the log\n",
-               index_path.c_str(), damage.message().c_str());
+  const char* why = damage.code() == ErrorCode::invalid_argument ? "has another layout" : "is damaged";
+  std::fprintf(stderr, "evsrc: warning: the index %s %s (%s); rebuilding it from the log\n", index_path.c_str(), why,
+               damage.message().c_str());
   index_.reset();
   if (Status status = Index::destroy(index_path, env_->in_memory()); !status.ok()) return status;
   auto rebuilt = Index::open(index_path, env_->in_memory(), options_.index_cache_bytes);
@@ -161,11 +163,12 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
 
   // Pass 1: verify and find the end of the log.
   const bool from_beginning = verify_all || start.next_position == 0;
-  LogCursor scan = from_beginning
-                       ? LogCursor(segments, LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)}, 0, UINT64_MAX)
-                       : LogCursor(segments, start.next_group, start.next_position, UINT64_MAX);
-  bool checkpoint_seen = start.next_position == 0 && start.next_group.segment == 0 &&
-                         start.next_group.offset == log::kSegmentHeaderSize;
+  LogCursor scan =
+      from_beginning
+          ? LogCursor(segments, LogLocation{0, static_cast<std::uint32_t>(log::kSegmentHeaderSize)}, 0, UINT64_MAX)
+          : LogCursor(segments, start.next_group, start.next_position, UINT64_MAX);
+  bool checkpoint_seen =
+      start.next_position == 0 && start.next_group.segment == 0 && start.next_group.offset == log::kSegmentHeaderSize;
   log::LogRecord record;
   Status damage;
   std::optional<GroupSpan> last_group;  // the last whole group read
@@ -216,8 +219,8 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
     // group was acknowledged, so this is not a torn write.
     if (!damage.ok()) return damage;
     return Status::corruption("log is damaged in " + (*segments)[end.segment]->path + " at offset " +
-                              std::to_string(end.offset) + " before position " +
-                              std::to_string(start.next_position) + ", which the index says was committed");
+                              std::to_string(end.offset) + " before position " + std::to_string(start.next_position) +
+                              ", which the index says was committed");
   }
   if (!checkpoint_seen || start.next_position > target) return Status::not_found("index ahead of the log");
   if (tail->nonzero_end > end.offset) {
@@ -234,8 +237,8 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
     auto more = apply_cursor.next(&record);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (Status status = apply(record, apply_cursor.group_location(), apply_cursor.record_location(),
-                              apply_cursor.record_size());
+    if (Status status =
+            apply(record, apply_cursor.group_location(), apply_cursor.record_location(), apply_cursor.record_size());
         !status.ok()) {
       return status;
     }
@@ -320,8 +323,8 @@ Status FileStore::resync_tail(const IndexCheckpoint& start, const std::optional<
   // written only then); a failed one can only be the last group.
   if (last_group && !before(last_group->start, start.next_group)) {
     const auto& segment = (*segments)[last_group->start.segment];
-    if (Status status = rewrite_and_sync(*segment->file, segment->path, last_group->start.offset, last_group->end,
-                                         is_whole_group);
+    if (Status status =
+            rewrite_and_sync(*segment->file, segment->path, last_group->start.offset, last_group->end, is_whole_group);
         !status.ok()) {
       return status;
     }

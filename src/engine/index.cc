@@ -246,8 +246,9 @@ Result<std::optional<IndexCheckpoint>> Index::checkpoint() {
   if (!status.ok()) return to_status(status, "read checkpoint");
   coding::Reader reader(value);
   if (const auto version = reader.le<std::uint32_t>(); version != kCheckpointVersion) {
-    return Status::corruption("index layout version " + std::to_string(version) + " is not this build's " +
-                              std::to_string(kCheckpointVersion));
+    // Not damage: an index of another layout (invalid_argument tells them apart).
+    return Status::invalid_argument("index layout version " + std::to_string(version) + " is not this build's " +
+                                    std::to_string(kCheckpointVersion));
   }
   IndexCheckpoint checkpoint;
   checkpoint.next_position = reader.le<std::uint64_t>();
@@ -295,7 +296,6 @@ Result<std::optional<EventLocation>> get_location(rocksdb::DB& db, const std::st
 }  // namespace
 
 Result<std::optional<EventLocation>> Index::event_id(const Uuid& id) { return get_location(*db_, event_id_key(id)); }
-
 
 Result<std::optional<std::pair<Position, SparseEntry>>> Index::sparse_floor(Position position) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));

@@ -6,24 +6,36 @@
 namespace evsrc::cli_test {
 namespace {
 
-void expect_bench_json(const CliResult& result) {
+// Every workload in the order of `evsrc bench --help`; the appends (a, b, c,
+// f, g) also have the fsync ceiling; with the SQLite baseline each line has
+// its SQLite counterpart and ratio, without it those fields are null.
+void expect_bench_json(const CliResult& result, bool with_sqlite) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto lines = result.json_lines();
-  ASSERT_EQ(lines.size(), 5u) << result.out;
-  const char* names[] = {"a", "b", "c", "d", "e"};
+  const std::vector<std::string> order = {"a", "b", "c", "d", "d2", "e", "e2", "f", "g", "h"};
+  ASSERT_EQ(lines.size(), order.size()) << result.out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const Json& line = lines[i];
-    EXPECT_EQ(line["workload"], names[i]);
-    for (const char* field : {"events_per_s", "ceiling_events_per_s", "ratio", "p50_us", "p99_us"}) {
-      EXPECT_TRUE(line.contains(field)) << names[i] << " " << field;
+    const std::string& name = order[i];
+    EXPECT_EQ(line["workload"], name);
+    for (const char* field : {"events_per_s", "ceiling_events_per_s", "ratio", "p50_us", "p99_us", "sqlite_ratio"}) {
+      EXPECT_TRUE(line.contains(field)) << name << " " << field;
     }
     EXPECT_GT(line["events_per_s"].get<double>(), 0) << line.dump();
-    if (i < 3) {
+    const bool append = name == "a" || name == "b" || name == "c" || name == "f" || name == "g";
+    if (append) {
       EXPECT_GT(line["ceiling_events_per_s"].get<double>(), 0) << line.dump();
       EXPECT_TRUE(line["ratio"].is_number()) << line.dump();
     } else {
       EXPECT_TRUE(line["ceiling_events_per_s"].is_null()) << line.dump();
       EXPECT_TRUE(line["ratio"].is_null()) << line.dump();
+    }
+    if (with_sqlite) {
+      EXPECT_GT(line["sqlite_events_per_s"].get<double>(), 0) << line.dump();
+      EXPECT_TRUE(line["sqlite_ratio"].is_number()) << line.dump();
+    } else {
+      EXPECT_TRUE(line["sqlite_events_per_s"].is_null()) << line.dump();
+      EXPECT_TRUE(line["sqlite_ratio"].is_null()) << line.dump();
     }
   }
 }
@@ -34,8 +46,8 @@ const std::vector<std::string> kTinyRun = {
 TEST(CliBench, JsonHasOneLinePerWorkloadInOrderOnMemory) {
   TempDir dir;
   auto args = kTinyRun;
-  args.insert(args.end(), {"--dir", dir.path().string(), "--store-uri", "memory:"});
-  expect_bench_json(run_cli(args));
+  args.insert(args.end(), {"--dir", dir.path().string(), "--store-uri", "memory:", "--no-sqlite"});
+  expect_bench_json(run_cli(args), false);
   // The scratch directory is removed afterwards.
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
@@ -43,25 +55,26 @@ TEST(CliBench, JsonHasOneLinePerWorkloadInOrderOnMemory) {
 TEST(CliBench, MediansOverRunsOnMemory) {
   TempDir dir;
   auto args = kTinyRun;
-  args.insert(args.end(), {"--dir", dir.path().string(), "--store-uri", "memory:", "--runs", "3"});
+  args.insert(args.end(), {"--dir", dir.path().string(), "--store-uri", "memory:", "--runs", "3", "--no-sqlite"});
   const auto result = run_cli(args);
-  expect_bench_json(result);
+  expect_bench_json(result, false);
   for (const Json& line : result.json_lines()) EXPECT_EQ(line["runs"], 3);
 }
 
+// The file: store against the SQLite program, both in the scratch directory.
 TEST(CliBench, FileStoreInTheScratchDirectory) {
   TempDir dir;
   auto args = kTinyRun;
   args.insert(args.end(), {"--dir", dir.path().string()});
-  expect_bench_json(run_cli(args));
+  expect_bench_json(run_cli(args), true);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 TEST(CliBench, TableOutputAndBadFlags) {
   TempDir dir;
-  auto args =
-      std::vector<std::string>{"bench",     "--seconds", "0.1",         "--events", "5000",  "--ceiling-file-mib", "8",
-                               "--writers", "4",         "--store-uri", "memory:",  "--dir", dir.path().string()};
+  auto args = std::vector<std::string>{
+      "bench",     "--seconds", "0.1",         "--events", "5000",  "--ceiling-file-mib", "8",
+      "--writers", "4",         "--store-uri", "memory:",  "--dir", dir.path().string(),  "--no-sqlite"};
   const auto table = run_cli(args);
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("events/s"), std::string::npos);

@@ -11,6 +11,7 @@
 // needs (CURRENT, MANIFEST, tables); a second verify, after the rebuild,
 // passes.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -173,8 +174,7 @@ class IndexCorruptionTest : public ::testing::Test {
   // Opens the damaged store in process: open rebuilds (stderr warns, naming
   // the index) and every event reads back as before; or open fails naming
   // the file. Returns true when it opened.
-  bool open_and_compare(const std::string& path, const std::string& file, bool essential,
-                        const std::string& context) {
+  bool open_and_compare(const std::string& path, const std::string& file, bool essential, const std::string& context) {
     ::testing::internal::CaptureStderr();
     Result<std::unique_ptr<EventStore>> store = open_store("file:" + path, options());
     const std::string warnings = ::testing::internal::GetCapturedStderr();
@@ -233,16 +233,17 @@ TEST_F(IndexCorruptionTest, EveryIndexFileDamagedEveryWay) {
       auto [exit_code, output] = run_cli("verify --store file:" + verify_copy);
       if (essential) {
         EXPECT_EQ(exit_code, 1) << context << ": verify did not report the damage:\n" << output;
-        EXPECT_NE(output.find("\"index\":\"damaged, rebuilt from the log\""), std::string::npos)
-            << context << ":\n" << output;
+        EXPECT_NE(output.find("\"index\":\"damaged, rebuilt from the log\""), std::string::npos) << context << ":\n"
+                                                                                                 << output;
         // A deleted CURRENT is reported as the missing CURRENT; other damage
         // names the file RocksDB found damaged or missing.
         // (A missing table is looked for under its other suffix, .ldb, too:
         // the report names its number.)
-        const std::string named = file == "CURRENT" && damage != Damage::remove ? std::string("MANIFEST")
-                                                                                 : fs::path(file).stem().string();
+        const std::string named =
+            file == "CURRENT" && damage != Damage::remove ? std::string("MANIFEST") : fs::path(file).stem().string();
         EXPECT_TRUE(output.find(named) != std::string::npos || output.find(file) != std::string::npos)
-            << context << ": verify's report should name the file:\n" << output;
+            << context << ": verify's report should name the file:\n"
+            << output;
       }
       if (exit_code == 1) ++detected_by_verify;
       // The verify's open rebuilt the index: a second verify passes (checked
@@ -264,8 +265,8 @@ TEST_F(IndexCorruptionTest, EveryIndexFileDamagedEveryWay) {
   }
   for (const auto& [context, warning] : warnings_) std::cout << context << ": " << warning;
   std::cout << "fault points: " << points << " (" << files.size() << " index files x flip/cut/delete); open "
-            << "served the original events in " << rebuilt << ", verify reported the damage in "
-            << detected_by_verify << " (every damaged CURRENT, MANIFEST and table file)" << std::endl;
+            << "served the original events in " << rebuilt << ", verify reported the damage in " << detected_by_verify
+            << " (every damaged CURRENT, MANIFEST and table file)" << std::endl;
   EXPECT_EQ(rebuilt, points) << "open should rebuild rather than fail";
 }
 
@@ -280,6 +281,36 @@ TEST_F(IndexCorruptionTest, DeletedIndexDirectoryIsRebuilt) {
   Result<std::unique_ptr<EventStore>> store = open_store("file:" + copy, options());
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   expect_same(contents(**store, "index deleted"), "index deleted");
+  EXPECT_TRUE((*store)->close().ok());
+}
+
+// An index written by another build's layout (its checkpoint "c" starts with
+// the layout version) is not damage, and is never read as this layout: open
+// rebuilds it from the log, saying why, and serves the same events.
+TEST_F(IndexCorruptionTest, IndexOfAnotherLayoutIsRebuilt) {
+  const std::string copy = dir_.path() + "/old-layout";
+  fs::copy(pristine_, copy, fs::copy_options::recursive);
+  {
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options options;
+    ASSERT_TRUE(rocksdb::DB::Open(options, copy + "/index", &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string checkpoint;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), "c", &checkpoint).ok());
+    ASSERT_GE(checkpoint.size(), 4u);
+    checkpoint[0] = 1;  // layout 1, little-endian
+    checkpoint[1] = checkpoint[2] = checkpoint[3] = 0;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "c", checkpoint).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  ::testing::internal::CaptureStderr();
+  Result<std::unique_ptr<EventStore>> store = open_store("file:" + copy, options());
+  const std::string warnings = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_NE(warnings.find("evsrc: warning: the index " + copy + "/index has another layout (index layout version 1"),
+            std::string::npos)
+      << warnings;
+  expect_same(contents(**store, "old layout"), "old layout");
   EXPECT_TRUE((*store)->close().ok());
 }
 
@@ -336,8 +367,7 @@ TEST_F(IndexCorruptionTest, QuickOpenNeverServesWrongDataFromADamagedTable) {
       EXPECT_EQ(closed.code(), ErrorCode::corruption) << closed.to_string();
     }
   }
-  std::cout << "damaged tables: " << tables.size() << ", reads that reported corruption: " << reads_failed
-            << std::endl;
+  std::cout << "damaged tables: " << tables.size() << ", reads that reported corruption: " << reads_failed << std::endl;
 }
 
 }  // namespace
