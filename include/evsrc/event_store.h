@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -91,10 +92,10 @@ struct AllPage {
 
 // Per-stream settings. Reads hide what these exclude; space is reclaimed later.
 struct StreamMetadata {
-  std::optional<std::uint64_t> max_count;   // keep only the newest N events
-  std::optional<std::chrono::seconds> max_age;  // hide events older than this
+  std::optional<std::uint64_t> max_count;         // keep only the newest N events
+  std::optional<std::chrono::seconds> max_age;    // hide events older than this
   std::optional<StreamRevision> truncate_before;  // hide revisions below this
-  std::string custom;  // application JSON object (may be empty)
+  std::string custom;                             // application JSON object (may be empty)
   friend bool operator==(const StreamMetadata&, const StreamMetadata&) = default;
 };
 
@@ -135,6 +136,25 @@ class EventStore {
   // Commits every part or none. A failing part yields its error with the
   // part index in the message ("part 2: ...").
   virtual Result<TransactionResult> commit(std::span<const TransactionPart> parts) = 0;
+
+  // Asynchronous writes: the same decisions and results as append() and
+  // commit(), without a thread waiting for each. The store takes the
+  // arguments (moved in) and calls `done` exactly once, with the result
+  // append()/commit() would have returned:
+  // - never before the write is durable (its group synced) and visible to
+  //   readers; a failed group completes every request of it with the error;
+  // - completions of the same store come in log order;
+  // - on a store thread, or on the calling thread (errors found before
+  //   queuing, e.g. invalid_argument or closed; and backends without a
+  //   pipeline of their own, whose default runs the blocking call inline);
+  // - `done` should be short (it holds up later completions); it may call
+  //   the store, blocking calls included.
+  // Requests queued before close() are completed before close() returns.
+  using AppendCallback = std::function<void(Result<AppendResult>)>;
+  using CommitCallback = std::function<void(Result<TransactionResult>)>;
+  virtual void append_async(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
+                            AppendCallback done);
+  virtual void commit_async(std::vector<TransactionPart> parts, CommitCallback done);
 
   // not_found when the stream does not exist or is soft-deleted;
   // stream_deleted when it is tombstoned.

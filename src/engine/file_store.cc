@@ -29,6 +29,37 @@ Status FileStore::check_open() const {
   return Status();
 }
 
+namespace {
+
+// What append() returns for a completed single-append request.
+Result<AppendResult> append_result(const Status& status, const TransactionResult& result) {
+  if (!status.ok()) return status;
+  const TransactionPartResult& part = result.parts.front();
+  if (!part.last_revision) {
+    // Only an expectation was checked: report the stream as it is.
+    return AppendResult{part.first_revision.value_or(0), part.last_revision.value_or(0), result.position};
+  }
+  return AppendResult{*part.first_revision, *part.last_revision, part.position};
+}
+
+template <typename Parts>
+std::size_t encoded_bytes(const Parts& parts) {
+  std::size_t bytes = 0;
+  for (const auto& part : parts) {
+    for (const EventData& event : part.events) bytes += log::event_record_size(part.stream, event);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+// An asynchronous request owns what its parts view.
+struct FileStore::AsyncRequest : Request {
+  std::string stream;
+  std::vector<EventData> events;
+  std::vector<TransactionPart> transaction;
+};
+
 Result<AppendResult> FileStore::append(std::string_view stream, ExpectedRevision expected,
                                        std::span<const EventData> events) {
   if (Status status = check_open(); !status.ok()) return status;
@@ -37,26 +68,65 @@ Result<AppendResult> FileStore::append(std::string_view stream, ExpectedRevision
   Request request;
   request.single_append = true;
   request.parts.push_back(WritePart{stream, expected, events});
-  for (const EventData& event : events) request.bytes += log::event_record_size(stream, event);
-  if (Status status = submit(request); !status.ok()) return status;
-  const TransactionPartResult& part = request.result.parts.front();
-  if (!part.last_revision) {
-    // Only an expectation was checked: report the stream as it is.
-    return AppendResult{part.first_revision.value_or(0), part.last_revision.value_or(0), request.result.position};
+  request.bytes = encoded_bytes(request.parts);
+  Status status = submit(request);
+  return append_result(status, request.result);
+}
+
+void FileStore::append_async(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
+                             AppendCallback done) {
+  Status status = check_open();
+  if (status.ok()) status = validate_append(stream, events, options_.limits);
+  if (status.ok()) status = check_unique_ids(events);
+  if (!status.ok()) {
+    done(status);
+    return;
   }
-  return AppendResult{*part.first_revision, *part.last_revision, part.position};
+  auto request = std::make_unique<AsyncRequest>();
+  request->stream = std::move(stream);
+  request->events = std::move(events);
+  request->single_append = true;
+  request->parts.push_back(WritePart{request->stream, expected, request->events});
+  request->bytes = encoded_bytes(request->parts);
+  request->on_complete = [done = std::move(done)](Request* completed) {
+    const std::unique_ptr<AsyncRequest> owned(static_cast<AsyncRequest*>(completed));
+    done(append_result(owned->status, owned->result));
+  };
+  submit_async(request.release());
 }
 
 Result<TransactionResult> FileStore::commit(std::span<const TransactionPart> parts) {
   if (Status status = check_open(); !status.ok()) return status;
   if (Status status = validate_transaction(parts, options_.limits); !status.ok()) return status;
   Request request;
-  for (const TransactionPart& part : parts) {
-    request.parts.push_back(WritePart{part.stream, part.expected, part.events});
-    for (const EventData& event : part.events) request.bytes += log::event_record_size(part.stream, event);
-  }
+  for (const TransactionPart& part : parts) request.parts.push_back(WritePart{part.stream, part.expected, part.events});
+  request.bytes = encoded_bytes(parts);
   if (Status status = submit(request); !status.ok()) return status;
   return std::move(request.result);
+}
+
+void FileStore::commit_async(std::vector<TransactionPart> parts, CommitCallback done) {
+  Status status = check_open();
+  if (status.ok()) status = validate_transaction(parts, options_.limits);
+  if (!status.ok()) {
+    done(status);
+    return;
+  }
+  auto request = std::make_unique<AsyncRequest>();
+  request->transaction = std::move(parts);
+  for (const TransactionPart& part : request->transaction) {
+    request->parts.push_back(WritePart{part.stream, part.expected, part.events});
+  }
+  request->bytes = encoded_bytes(request->transaction);
+  request->on_complete = [done = std::move(done)](Request* completed) {
+    const std::unique_ptr<AsyncRequest> owned(static_cast<AsyncRequest*>(completed));
+    if (!owned->status.ok()) {
+      done(owned->status);
+    } else {
+      done(std::move(owned->result));
+    }
+  };
+  submit_async(request.release());
 }
 
 Status FileStore::submit_lifecycle(RequestKind kind, std::string_view stream, ExpectedRevision expected,
@@ -70,7 +140,7 @@ Status FileStore::submit_lifecycle(RequestKind kind, std::string_view stream, Ex
   request.kind = kind;
   request.parts.push_back(WritePart{stream, expected, {}});
   request.metadata = metadata;
-  request.bytes = kind == RequestKind::set_metadata ? log::metadata_record_size(stream, *metadata)
+  request.bytes = kind == RequestKind::set_metadata  ? log::metadata_record_size(stream, *metadata)
                   : kind == RequestKind::soft_delete ? log::deleted_record_size(stream)
                                                      : log::tombstone_record_size(stream);
   return submit(request);
@@ -147,14 +217,21 @@ SnapshotStore& FileStore::snapshots() {
 Status FileStore::close() {
   if (closed_.exchange(true)) return Status::closed("store is already closed");
   {
-    // Requests already queued are still committed by their leaders.
+    // Requests already queued are still committed and completed.
     std::unique_lock lock(queue_mutex_);
     stopping_ = true;
-    leader_idle_cv_.wait(lock, [&] { return !leader_active_; });
+    roles_cv_.wait(lock, [&] {
+      return queue_.empty() && !encoder_busy_ && !syncer_busy_ && open_request_count_.load() == 0 &&
+             completions_.empty();
+    });
+    threads_stop_ = true;
   }
-  {
-    std::lock_guard lock(commit_mutex_);
-  }
+  writer_cv_.notify_all();
+  sync_cv_.notify_all();
+  // Joining waits for completions the sync thread is still running.
+  if (writer_thread_.joinable()) writer_thread_.join();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  { std::lock_guard lock(commit_mutex_); }
   commit_cv_.notify_all();
   Status result;
   if (index_) {

@@ -3,14 +3,24 @@
 // Layout of <dir>: LOCK (held while open), log/segment-*.evlog (the log, the
 // only source of truth), index/ (RocksDB, derived, rebuilt from the log).
 //
-// Write path: callers validate their request and queue it; a leader (the
-// first caller that finds no commit running; there is no writer thread)
-// takes every queued request (group commit), checks expectations and
-// idempotency against its stream cache, encodes the accepted requests into one
-// group, writes it, fdatasyncs once, applies the group's index batch, then
-// publishes the new committed end and wakes the callers. Nothing is
-// acknowledged before it is synced; after a failed write or sync the store
-// refuses writes until it is reopened (DESIGN §3: no fsync retry).
+// Write path (file_store_writer.cc): callers validate their request and
+// queue it (append/commit wait for it; append_async/commit_async return and
+// are called back). A pipeline of two roles commits the queue; any thread
+// may hold a role, one at a time each:
+// - the encoder takes the queued requests, decides them (plan_write over its
+//   stream cache), and encodes the accepted ones into the open group (records
+//   and index batch, in memory);
+// - the syncer seals the open group, writes it with one pwrite, fdatasyncs
+//   once, applies its index batch, publishes the new committed end, and
+//   completes its requests, in log order.
+// So the next group is decided and encoded while the current one syncs, and
+// only one group at a time is written and not yet synced: the log on disk
+// never holds data after an unsynced group. A blocking caller plays the roles
+// itself when they are free (a lone writer pays no thread hand-off); two
+// store threads (writer, syncer) play them for asynchronous requests.
+// Nothing is acknowledged before it is synced; after a failed write or sync
+// that group and every later one fail, and the store refuses writes until it
+// is reopened (DESIGN §3: no fsync retry).
 //
 // Read path: cursors (event_cursor.h) lend views of the log bytes they read;
 // stream cursors go through the index's runs, $all cursors find the nearest
@@ -24,10 +34,12 @@
 #pragma once
 
 #include <atomic>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,9 +47,9 @@
 #include "core/write_plan.h"
 #include "engine/file_store.h"
 #include "engine/index.h"
-#include "engine/snapshot_db.h"
 #include "engine/log_cursor.h"
 #include "engine/segment_set.h"
+#include "engine/snapshot_db.h"
 
 namespace evsrc {
 
@@ -49,6 +61,9 @@ class FileStore final : public EventStore {
   Result<AppendResult> append(std::string_view stream, ExpectedRevision expected,
                               std::span<const EventData> events) override;
   Result<TransactionResult> commit(std::span<const TransactionPart> parts) override;
+  void append_async(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
+                    AppendCallback done) override;
+  void commit_async(std::vector<TransactionPart> parts, CommitCallback done) override;
   Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override;
   Result<AllPage> read_all(const AllReadOptions& options) override;
   Result<std::unique_ptr<EventCursor>> open_all_cursor(const AllReadOptions& options) override;
@@ -76,11 +91,28 @@ class FileStore final : public EventStore {
     std::size_t bytes = 0;  // encoded size, for group sizing
     Status status;
     TransactionResult result;
-    // Guarded by queue_mutex_: the caller sleeps on `cv` until its request
-    // is `done` or it is made the leader (`lead`).
+    // Asynchronous requests: called once complete (outside every lock); it
+    // owns the request and frees it. Blocking requests (no callback): guarded
+    // by queue_mutex_, the caller sleeps on `cv` until its request is `done`
+    // or it is given a role to play (encode_turn, sync_turn).
+    std::function<void(Request*)> on_complete;
     std::condition_variable cv;
     bool done = false;
-    bool lead = false;
+    bool encode_turn = false;
+    bool sync_turn = false;
+  };
+  struct AsyncRequest;
+  struct CachedStream;
+  // A group taken from the open group by the syncer: written, synced, indexed
+  // and completed outside group_mutex_.
+  struct SealedGroup {
+    std::vector<Request*> requests;
+    Status failure;          // an encoding failure: the whole group fails
+    bool has_bytes = false;  // the group has records (sealed_bytes_)
+    bool wrote = false;      // the index batch has entries (batch)
+    IndexBatch batch;
+    IndexCheckpoint totals;  // as of the group's end
+    std::uint64_t seq = 0;
   };
 
   FileStore(std::string directory, const StoreOptions& options, Env* env);
@@ -106,15 +138,47 @@ class FileStore final : public EventStore {
   Status resync_tail(const IndexCheckpoint& start, const std::optional<GroupSpan>& last_group);
 
   // --- writer (file_store_writer.cc) ---
-  // Queues the request and waits for its result; when no commit is running
-  // the caller becomes the leader and commits the queued group itself.
+  // Queues a blocking request and waits for its result, playing the roles it
+  // is given meanwhile.
   Status submit(Request& request);
+  // Queues an asynchronous request (its on_complete is called, also when it
+  // is refused here).
+  void submit_async(Request* request);
   // Checks and submits a metadata write, soft delete or tombstone.
   Status submit_lifecycle(RequestKind kind, std::string_view stream, ExpectedRevision expected,
                           const StreamMetadata* metadata);
-  // REQUIRES: lock holds queue_mutex_ and this thread is the leader.
-  void lead(std::unique_lock<std::mutex>& lock);
-  void commit_group(std::vector<Request*>& group);
+  // The roles. `self` is the blocking request whose thread plays the role,
+  // nullptr for the store threads. REQUIRES: lock holds queue_mutex_ (it is
+  // released while working), and the caller holds the role.
+  void encode_turn(std::unique_lock<std::mutex>& lock, Request* self);
+  void sync_turn(std::unique_lock<std::mutex>& lock, Request* self);
+  // REQUIRES: lock holds queue_mutex_, !queue_.empty(), the encoder role is free.
+  void give_encoder_role();
+  // After an encoding turn: makes sure the open group gets a syncer.
+  void ensure_syncer(Request* self);
+  // Hands the syncer role on after a round (or frees it).
+  void pass_syncer_role(Request* self);
+  // Marks blocking requests done and queues the asynchronous ones for the
+  // sync thread, in order. REQUIRES: queue_mutex_.
+  void complete(std::vector<Request*>& requests);
+  static void run_completions(std::vector<Request*>& requests);
+  // The store threads: started by open, stopped by close.
+  void start_threads();
+  void writer_loop();
+  void sync_loop();
+  // Encodes `batch` into the open group (takes group_mutex_ per request).
+  void encode_batch(std::vector<Request*>& batch);
+  // One syncer round: seals the open group, writes, syncs, indexes and
+  // publishes it. Returns its requests, statuses set. REQUIRES: the syncer
+  // role; `group_lock` holds group_mutex_ (taken here when not owned).
+  std::vector<Request*> sync_round(std::unique_lock<std::mutex>& group_lock);
+  // REQUIRES: group_mutex_.
+  void seal_open_group(SealedGroup& sealed);
+  // Called by the encoder (holding group_mutex_ through `group_lock`) before
+  // a new segment: waits for the syncer role, syncs what the open group
+  // holds, and keeps the role until release_syncer_after_roll().
+  void drain_for_roll(std::unique_lock<std::mutex>& group_lock);
+  void release_syncer_after_roll();
   // Decides one request (plan_write over the stream cache and the events
   // recorded under its ids); on success encodes it into the group. Returns
   // the request's error, if any (nothing encoded then).
@@ -125,8 +189,10 @@ class FileStore final : public EventStore {
   Status load_plan_inputs(const Request& request, PlanLookup& lookup);
   Status encode_write(Request& request);
   Status encode_lifecycle(Request& request);
+  // Makes room in the current segment for `bytes` more of the open group,
+  // starting a new segment (after syncing everything before it) if needed.
+  // REQUIRES: the encoder role, group_mutex_ held through `group_lock`.
   Status make_room(std::size_t bytes);
-  Status write_group();
   // Applies one record to the stream cache, totals and the index batch.
   Status apply(const log::LogRecord& record, LogLocation group, LogLocation location, std::size_t framed_size);
   // Records a client-chosen event id for idempotent retries. Ids the store
@@ -140,9 +206,9 @@ class FileStore final : public EventStore {
   // The stream's head from the cache (loaded from the index on a miss);
   // nullptr when the stream was never written and !create. Valid until the
   // next evict_streams().
-  Result<StreamEntry*> cached_stream(std::string_view name, bool create);
+  Result<CachedStream*> cached_stream(std::string_view name, bool create);
   // Drops streams not used since the last sweep while the cache is over its
-  // budget. REQUIRES: no stream is dirty (after finish_batch's write).
+  // budget; never one written by a group not yet indexed.
   void evict_streams();
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
 
@@ -163,12 +229,14 @@ class FileStore final : public EventStore {
   // Opened by recover(); closed (not destroyed) by close().
   std::unique_ptr<SnapshotDb> snapshots_;
 
-  // Writer state: owned by the current leader (and by open, before any).
+  // Writer state: owned by the encoder (and by open, before any), guarded by
+  // group_mutex_ (the syncer seals the open group under it).
+  std::mutex group_mutex_;
   // The stream cache: the heads of recently written streams (custom metadata
   // left out), at most about options_.stream_cache_bytes (evict_streams).
-  struct CachedStream {
-    StreamEntry entry;
-    bool referenced = true;  // used since the last eviction sweep
+  struct CachedStream : StreamEntry {
+    bool referenced = true;   // used since the last eviction sweep
+    std::uint64_t group = 0;  // seq of the last group that wrote it
   };
   struct NameHash {
     using is_transparent = void;
@@ -177,27 +245,57 @@ class FileStore final : public EventStore {
   std::unordered_map<std::string, CachedStream, NameHash, std::equal_to<>> streams_;
   std::size_t stream_cache_bytes_ = 0;
   std::unordered_set<std::string> dirty_streams_;
+  // Client ids of the open and the sealed group (the index has them once
+  // their group is indexed).
   std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
+  std::vector<Uuid> open_ids_;
+  std::vector<Uuid> sealed_ids_;
   IndexBatch batch_;
-  EventRun run_;                  // run being built (count 0: none)
+  bool batch_written_ = false;  // the open group put something in batch_
+  EventRun run_;                // run being built (count 0: none)
   std::uint64_t run_stream_id_ = 0;
   LogLocation run_group_;
-  IndexCheckpoint totals_;        // next position / location / counters
-  std::string group_;             // records of the group being built
-  LogLocation group_location_;    // where the group being built starts
+  IndexCheckpoint totals_;      // next position / location / counters
+  std::string group_;           // records of the open group
+  LogLocation group_location_;  // where the open group starts
   Position group_first_position_ = 0;
   std::uint32_t group_records_ = 0;
   Timestamp group_time_{};
+  std::vector<Request*> open_requests_;
+  Status open_failure_;
+  std::uint64_t sealed_seq_ = 0;  // groups sealed so far (the open group is sealed_seq_ + 1)
+  // The sealed group's bytes (header and records) and place: read by the
+  // encoder (under group_mutex_) until they are written; replaced only by
+  // the next seal.
+  std::string sealed_bytes_;
+  LogLocation sealed_location_;
+  Position sealed_first_position_ = 0;
+  std::atomic<std::uint64_t> indexed_seq_{0};  // groups whose index batch is written
+  std::unique_lock<std::mutex>* encoder_lock_ =
+      nullptr;  // group_mutex_, while encoding a request  // async requests completed during a roll
 
-  // Queue of requests waiting for a commit. The writer state above belongs
-  // to the leader: at most one thread at a time (leader_active_), handed
-  // over under queue_mutex_.
+  // The queue and the roles, guarded by queue_mutex_ (taken after
+  // group_mutex_ when both are held, never before it).
   std::mutex queue_mutex_;
   std::deque<Request*> queue_;
-  bool leader_active_ = false;
-  std::condition_variable leader_idle_cv_;
+  bool encoder_busy_ = false;
+  bool syncer_busy_ = false;
+  bool writer_turn_ = false;           // the encoder role is the writer thread's
+  bool sync_thread_turn_ = false;      // the syncer role waits for the sync thread (another may take it)
+  std::deque<Request*> sync_waiters_;  // blocking encoders waiting to sync their group
+  // Completed asynchronous requests, in log order: only the sync thread runs
+  // their callbacks, one at a time, so they come in that order.
+  std::deque<Request*> completions_;
+  std::atomic<std::size_t> open_request_count_{0};  // requests in the open group
+  std::condition_variable writer_cv_;
+  std::condition_variable sync_cv_;
+  std::condition_variable roles_cv_;  // a role was freed or handed on
   bool stopping_ = false;
-  Status failed_;  // set once a write or sync failed; guarded by queue_mutex_
+  bool threads_stop_ = false;
+  Status failed_;  // set once a write or sync failed
+  std::atomic<bool> failed_flag_{false};
+  std::thread writer_thread_;
+  std::thread sync_thread_;
 
   // Published to readers.
   std::atomic<Position> committed_end_{0};

@@ -82,6 +82,7 @@ Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory
     store->index_.reset();
     return status;
   }
+  store->start_threads();
   return std::unique_ptr<EventStore>(std::move(store));
 }
 
@@ -253,7 +254,9 @@ Status FileStore::replay_log(const IndexCheckpoint& start, bool verify_all) {
   group_ids_.clear();
   totals_.next_group = end;
   if (Status status = finish_batch(); !status.ok()) return status;
+  // The open group starts where the log ends.
   group_location_ = totals_.next_group;
+  group_first_position_ = totals_.next_position;
   group_records_ = 0;
   committed_end_.store(totals_.next_position, std::memory_order_release);
   published_totals_ = totals_;

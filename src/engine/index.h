@@ -64,8 +64,8 @@ struct StreamEntry {
 };
 
 struct IndexCheckpoint {
-  Position next_position = 0;    // log applied up to here (exclusive)
-  LogLocation next_group;        // where the next group starts
+  Position next_position = 0;  // log applied up to here (exclusive)
+  LogLocation next_group;      // where the next group starts
   std::uint64_t next_stream_id = 0;
   std::uint64_t events = 0;
   std::uint64_t streams = 0;
@@ -87,6 +87,7 @@ class IndexBatch {
   void put_checkpoint(const IndexCheckpoint& checkpoint);
   void clear();
   std::size_t count() const;
+  void swap(IndexBatch& other) noexcept { batch_.swap(other.batch_); }
 
  private:
   friend class Index;

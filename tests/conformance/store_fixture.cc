@@ -55,6 +55,10 @@ std::string StoreConformance::uri() const {
 void StoreConformance::reopen(const StoreOptions& options) {
   ASSERT_NE(store_, nullptr);
   ASSERT_OK(store_->close());
+  reopen_after_close(options);
+}
+
+void StoreConformance::reopen_after_close(const StoreOptions& options) {
   store_.reset();
   Result<std::unique_ptr<EventStore>> opened = open_store(uri(), backend_options(options));
   ASSERT_OK(opened);

@@ -40,6 +40,8 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   std::string uri() const;
   // Closes the store (expecting ok) and opens the same URI again.
   void reopen(const StoreOptions& options = {});
+  // Opens the same URI again after the test closed the store itself.
+  void reopen_after_close(const StoreOptions& options = {});
   // `options` with what this backend's variant sets (e.g. no stream cache).
   StoreOptions backend_options(StoreOptions options) const;
   EventStore& store() { return *store_; }

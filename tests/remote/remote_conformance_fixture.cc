@@ -76,6 +76,10 @@ std::string StoreConformance::uri() const { return "file:" + directory_ + "/stor
 void StoreConformance::reopen(const StoreOptions& options) {
   ASSERT_NE(store_, nullptr);
   ASSERT_OK(store_->close());
+  reopen_after_close(options);
+}
+
+void StoreConformance::reopen_after_close(const StoreOptions& options) {
   store_.reset();
   stop_serving();
   ASSERT_TRUE(serve(uri(), options));
