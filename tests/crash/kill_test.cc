@@ -6,7 +6,9 @@
 // last child checks; `evsrc verify` checks the store after every
 // kVerifyEvery-th kill and after the last one.
 //
-// The writers log intents, acknowledgements and failures in the ack log
+// The writers (blocking threads, and one thread with up to kAsyncInFlight
+// asynchronous appends and transactions in flight, logged from their
+// callbacks) log intents, acknowledgements and failures in the ack log
 // (crash/ack_log.h); the subscriber follows $all from its checkpoint and logs
 // what it handles (crash/subscriber_log.h); the next round resumes it from
 // its last checkpoint line.
@@ -32,9 +34,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -64,6 +68,9 @@ constexpr int kVerifyEvery = 10;
 // cost of each check) when the machine is fast; a writer that is done waits
 // for the kill.
 constexpr std::uint32_t kMaxBatchesPerRound = 40;
+// The asynchronous writer: batches per round, and at most this many queued.
+constexpr std::uint32_t kAsyncBatchesPerRound = 160;
+constexpr int kAsyncInFlight = 32;
 constexpr auto kVerifyTimeout = std::chrono::seconds(60);
 
 StoreOptions store_options() {
@@ -177,6 +184,78 @@ void writer_thread(EventStore& store, LineLog& log, Heads& heads, std::uint16_t 
   }
 }
 
+// Like writer_thread, but with up to kAsyncInFlight appends and transactions
+// queued through append_async / commit_async (expectation any: their order is
+// the pipeline's); each is logged acknowledged or failed from its callback.
+void async_writer_thread(EventStore& store, LineLog& log, std::uint16_t round, std::uint8_t thread,
+                         std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> pick_stream(0, kStreams - 1);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int in_flight = 0;
+  const auto finished = [&] {
+    std::lock_guard lock(mutex);
+    --in_flight;
+    cv.notify_all();
+  };
+  for (std::uint32_t sequence = 0; sequence < kAsyncBatchesPerRound; ++sequence) {
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return in_flight < kAsyncInFlight; });
+      ++in_flight;
+    }
+    const BatchKey key{round, thread, sequence};
+    if (std::uniform_int_distribution<int>(0, 9)(rng) < 8) {
+      const int stream = pick_stream(rng);
+      const int count = std::uniform_int_distribution<int>(1, 5)(rng);
+      std::vector<EventData> events = crash::make_events(key, 0, count, rng);
+      log.line("I " + key.to_string() + " " + stream_name(stream) + ":" + std::to_string(count));
+      store.append_async(stream_name(stream), ExpectedRevision::any(), std::move(events),
+                         [&log, &finished, key](Result<AppendResult> result) {
+                           if (result.ok()) {
+                             log.line("A " + key.to_string() + " " + std::to_string(result->first_revision) + ":" +
+                                      std::to_string(result->last_revision) + ":" + std::to_string(result->position));
+                           } else {
+                             log.line(failure_line(key, result.status()));
+                           }
+                           finished();
+                         });
+      continue;
+    }
+    const int first = pick_stream(rng);
+    const int second = (first + 1 + std::uniform_int_distribution<int>(0, kStreams - 2)(rng)) % kStreams;
+    std::vector<TransactionPart> parts(2);
+    std::string intent = "I " + key.to_string();
+    std::uint16_t next_index = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      parts[i].stream = stream_name(i == 0 ? first : second);
+      const int count = std::uniform_int_distribution<int>(1, 4)(rng);
+      parts[i].events = crash::make_events(key, next_index, count, rng);
+      next_index = static_cast<std::uint16_t>(next_index + count);
+      intent += " " + parts[i].stream + ":" + std::to_string(count);
+    }
+    log.line(intent);
+    store.commit_async(std::move(parts), [&log, &finished, key](Result<TransactionResult> result) {
+      if (result.ok()) {
+        std::string ack = "A " + key.to_string();
+        for (const TransactionPartResult& part : result->parts) {
+          ack += " " + std::to_string(part.first_revision.value_or(0)) + ":" +
+                 std::to_string(part.last_revision.value_or(0)) + ":" + std::to_string(part.position);
+        }
+        log.line(ack);
+      } else {
+        log.line(failure_line(key, result.status()));
+      }
+      finished();
+    });
+  }
+  // Done: wait for the kill with the callbacks' state alive.
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+}
+
 // Follows $all from the subscriber's checkpoint until killed, handling every
 // event (delivery line, then checkpoint line).
 void subscriber_thread(EventStore& store, const Paths& paths, LineLog& log) {
@@ -276,6 +355,8 @@ Result<std::unique_ptr<EventStore>> reopen(const Paths& paths) {
     threads.emplace_back(writer_thread, std::ref(**store), std::ref(log), std::ref(heads), round,
                          static_cast<std::uint8_t>(thread), seed * 31 + static_cast<std::uint32_t>(thread));
   }
+  threads.emplace_back(async_writer_thread, std::ref(**store), std::ref(log), round,
+                       static_cast<std::uint8_t>(kWriterThreads), seed * 31 + kWriterThreads);
   const char ready = 'R';
   if (::write(ready_fd, &ready, 1) != 1) ::_exit(94);
   // The parent kills us long before; a safety net if it does not.
