@@ -5,15 +5,16 @@
 //   1. raw ceilings: a preallocated file overwritten with commits of 1, W
 //      (writers), B (bulk batch), F (few writers) and G (small batch) records
 //      of 256 bytes, one fdatasync each;
-//   2. workloads a, b, c, d, d2, e, e2, f, g, h on a fresh file: store in that
+//   2. workloads a, b, b2, c, d, d2, e, e2, f, g, h on a fresh file: store in that
 //      directory (or --store-uri), see store_bench.h; unless --no-sqlite, the
 //      SQLite program of issue 15 (sqlite_baseline.h) does the same workloads
 //      on a fresh database in its own directory <scratch>/sqlite-baseline,
 //      each right after evsrc's (right before on even-numbered runs, so that a
 //      drift of the machine does not always favour one side). d2 (cursor) is
 //      compared with SQLite's d, e2 (cursor loads) with SQLite's h.
-// Ratios: (a) / ceiling of 1-record commits, (b) / ceiling of W-record
-// commits (the largest group W writers can form), (c) / ceiling of B-record
+// Ratios: (a) / ceiling of 1-record commits, (b) and (b2) / ceiling of
+// W-record commits (the largest group W writers can form; b2 is compared
+// with SQLite's b), (c) / ceiling of B-record
 // commits, (f) / F-record, (g) / G-record commits; (d), (d2), (e), (e2) and
 // (h) are reads: no ceiling. evsrc / SQLite: of events/s; of the p50 speed
 // (SQLite p50 / evsrc p50) for the loads e2 and h; > 1: evsrc is faster.
@@ -164,6 +165,7 @@ Result<std::vector<Row>> run_once(const BenchArguments& args, const std::string&
   const std::vector<PlannedWorkload> workloads = {
       {"a", run_single_writer, 0, "a", run_sqlite_single_writer},
       {"b", run_concurrent_writers, 1, "b", run_sqlite_concurrent_writers},
+      {"b2", run_async_writers, 1, "b", run_sqlite_concurrent_writers},
       {"c", run_bulk_appends, 2, "c", run_sqlite_bulk_appends},
       {"d", run_catch_up_read, std::nullopt, "d", run_sqlite_catch_up_read},
       {"d2", run_cursor_catch_up, std::nullopt, "d", run_sqlite_catch_up_read},
@@ -292,7 +294,8 @@ void print_table(const std::vector<Row>& rows, const std::string& where, int run
                 format_optional(row.sqlite_ratio, "%.3f").c_str());
   }
   std::printf(
-      "latency: per append call (a-c, f-g), per read call (d-e), per pass (d2), per load (e2, h); MB/s of "
+      "latency: per append call (a-c, f-g; b2: from the call to its callback), per read call (d-e), per pass (d2), per "
+      "load (e2, h); MB/s of "
       "256-byte payloads.\n");
   std::printf(
       "ratio: evsrc / raw ceiling. vs sqlite: evsrc / the SQLite program (WAL, synchronous=FULL, a connection "
@@ -383,7 +386,8 @@ void register_bench_command(CLI::App& app, cli::CommandContext& context) {
       app, "bench",
       "Benchmark the store against the raw ceiling of the file system (a preallocated file overwritten and "
       "fdatasync'ed in commits of the same size). Workloads, 256-byte payloads: (a) 1 writer, 1 event per append; "
-      "(b) 64 concurrent writers; (c) appends of 4096 events round-robin over 1000 streams; (d) $all catch-up "
+      "(b) 64 concurrent writers; (b2) 1 thread with 64 append_async calls in flight, each with the exact expected "
+      "revision of its own stream; (c) appends of 4096 events round-robin over 1000 streams; (d) $all catch-up "
       "read in pages; (d2) $all through one borrowing cursor; (e) reading 1000 random streams of 100 events; (e2) "
       "loading 1000-event streams through a cursor (p50 per load); (f) 8 concurrent writers; (g) 1 writer, appends "
       "of 100 events; (h) loading and folding 1000-event streams with read_stream (p50 per load). Unless "

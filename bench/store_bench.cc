@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -197,6 +198,69 @@ Result<WorkloadResult> run_random_stream_reads(EventStore& store, const Workload
     if (Status status = read_pass(true); !status.ok()) return status;
   } while (settings.budget.time_left(start) && settings.budget.seconds > 0);
   result.seconds = seconds_since(start);
+  finish_result(result, settings.payload_bytes, latencies);
+  return result;
+}
+
+Result<WorkloadResult> run_async_writers(EventStore& store, const WorkloadSettings& settings) {
+  WorkloadResult result;
+  result.workload = "b2";
+  result.description = "1 thread, " + std::to_string(settings.writers) +
+                       " async appends in flight (1 event each, own stream, exact expected revision)";
+  const EventData event = bench_event(settings.payload_bytes);
+  struct Slot {
+    std::string stream;
+    ExpectedRevision expected = ExpectedRevision::no_stream();
+    Clock::time_point issued;
+    bool idle = true;
+  };
+  std::mutex mutex;  // guards everything below
+  std::condition_variable cv;
+  std::vector<Slot> slots(settings.writers);
+  std::vector<std::size_t> idle;
+  std::vector<double> latencies;
+  Status failure;
+  std::size_t in_flight = 0;
+  const std::string run = std::to_string(Clock::now().time_since_epoch().count());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    slots[i].stream = "bench-b2-" + run + "-" + std::to_string(i);
+    idle.push_back(i);
+  }
+  const Clock::time_point start = Clock::now();
+  std::uint64_t issued = 0;
+  std::unique_lock lock(mutex);
+  while (failure.ok() && settings.budget.time_left(start) && settings.budget.events_left(issued)) {
+    cv.wait(lock, [&] { return !idle.empty() || !failure.ok(); });
+    if (!failure.ok()) break;
+    const std::size_t index = idle.back();
+    idle.pop_back();
+    Slot& slot = slots[index];
+    slot.issued = Clock::now();
+    ++in_flight;
+    ++issued;
+    const ExpectedRevision expected = slot.expected;
+    const std::string stream = slot.stream;
+    lock.unlock();
+    store.append_async(stream, expected, {event}, [&, index](Result<AppendResult> appended) {
+      std::lock_guard done(mutex);
+      Slot& finished = slots[index];
+      if (appended.ok()) {
+        latencies.push_back(micros_since(finished.issued));
+        finished.expected = ExpectedRevision::exact(appended->last_revision);
+      } else if (failure.ok()) {
+        failure = appended.status();
+      }
+      idle.push_back(index);
+      --in_flight;
+      cv.notify_all();
+    });
+    lock.lock();
+  }
+  cv.wait(lock, [&] { return in_flight == 0; });
+  result.seconds = seconds_since(start);
+  if (!failure.ok()) return failure;
+  result.events = latencies.size();
+  result.calls = latencies.size();
   finish_result(result, settings.payload_bytes, latencies);
   return result;
 }

@@ -2,6 +2,8 @@
 // payloads, all on one store in this order:
 //   a  1 writer, 1 event per append
 //   b  64 concurrent writers, 1 event per append, each to its own stream
+//   b2 1 thread, 64 append_async calls in flight, 1 event each to its own
+//      stream with the exact expected revision
 //   c  bulk: appends of 4096 events to one stream, round-robin over 1000 streams
 //   d  $all catch-up read of everything written (read_all pages)
 //   e  read 1000 random streams of 100 events each (written first)
@@ -76,6 +78,9 @@ Result<WorkloadResult> run_random_stream_reads(EventStore& store, const Workload
 // e2 loads of 1000-event streams through a stream cursor (p50 per load).
 Result<WorkloadResult> run_cursor_catch_up(EventStore& store, const WorkloadSettings& settings);
 Result<WorkloadResult> run_cursor_stream_loads(EventStore& store, const WorkloadSettings& settings);
+// b2: one thread keeps `writers` asynchronous appends in flight
+// (append_async), one per stream, each expecting its stream's last revision.
+Result<WorkloadResult> run_async_writers(EventStore& store, const WorkloadSettings& settings);
 Result<WorkloadResult> run_few_writers(EventStore& store, const WorkloadSettings& settings);
 Result<WorkloadResult> run_batch_appends(EventStore& store, const WorkloadSettings& settings);
 Result<WorkloadResult> run_stream_loads(EventStore& store, const WorkloadSettings& settings);

@@ -46,7 +46,7 @@ struct StoreOptions {
   // index block is then reported as corruption when a read reaches it.
   bool verify_all_on_open = true;
 
-  // Most bytes the writer thread gathers into one group commit.
+  // Most bytes the encoder takes from the queue at once into a group commit.
   std::size_t max_group_bytes = 8 << 20;
 
   // Memory budget of the RocksDB block cache used by the indexes.
