@@ -39,6 +39,15 @@ class PagedCursor : public Base {
       page_ = std::move(page).value();
       index_ = 0;
     }
+    if (const std::optional<std::uint64_t> at = past_opening(page_.events[index_])) {
+      // A later page reached what was committed after the cursor was opened:
+      // the cursor ends there, and a following read starts there.
+      page_.events.clear();
+      page_.next = at;
+      index_ = 0;
+      done_ = true;
+      return next();
+    }
     // Pages are read with at most the events left to the limit, so the
     // limit is only ever reached at the end of a page, whose `next` is then
     // where a following read starts.
@@ -51,6 +60,9 @@ class PagedCursor : public Base {
 
  protected:
   virtual Result<Page> read_page(std::uint64_t limit) = 0;
+  // The event's position (revision) when it was committed after the cursor
+  // was opened: cursors never read past what was committed then.
+  virtual std::optional<std::uint64_t> past_opening(const RecordedEvent& event) const = 0;
 
   Options options_;
   Page page_;
@@ -66,10 +78,16 @@ class PagedCursor : public Base {
 
 class PagedAllCursor final : public PagedCursor<AllPage, AllReadOptions, EventCursor> {
  public:
-  PagedAllCursor(EventStore& store, AllReadOptions options, AllPage first)
-      : PagedCursor(std::move(options), std::move(first)), store_(store) {}
+  // `end`: the last position committed at opening (forward cursors).
+  PagedAllCursor(EventStore& store, AllReadOptions options, AllPage first, std::optional<Position> end)
+      : PagedCursor(std::move(options), std::move(first)), store_(store), end_(end) {}
 
  private:
+  std::optional<std::uint64_t> past_opening(const RecordedEvent& event) const override {
+    if (options_.direction != Direction::forward || (end_ && event.position <= *end_)) return std::nullopt;
+    return event.position;
+  }
+
   Result<AllPage> read_page(std::uint64_t limit) override {
     AllReadOptions options = options_;
     options.limit = limit;
@@ -77,6 +95,7 @@ class PagedAllCursor final : public PagedCursor<AllPage, AllReadOptions, EventCu
   }
 
   EventStore& store_;
+  const std::optional<Position> end_;
 };
 
 class PagedStreamCursor final : public PagedCursor<StreamPage, StreamReadOptions, StreamCursor> {
@@ -89,6 +108,12 @@ class PagedStreamCursor final : public PagedCursor<StreamPage, StreamReadOptions
   StreamRevision last_revision() const override { return last_revision_; }
 
  private:
+  // The first page's head is the stream's head at opening.
+  std::optional<std::uint64_t> past_opening(const RecordedEvent& event) const override {
+    if (options_.direction != Direction::forward || event.revision <= last_revision_) return std::nullopt;
+    return event.revision;
+  }
+
   Result<StreamPage> read_page(std::uint64_t limit) override {
     StreamReadOptions options = options_;
     options.limit = limit;
@@ -103,8 +128,14 @@ class PagedStreamCursor final : public PagedCursor<StreamPage, StreamReadOptions
 }  // namespace
 
 RecordedEvent EventView::to_recorded_event() const {
-  return RecordedEvent{std::string(stream), revision,         position,         recorded_at,
-                       id,                  std::string(type), std::string(data), std::string(metadata),
+  return RecordedEvent{std::string(stream),
+                       revision,
+                       position,
+                       recorded_at,
+                       id,
+                       std::string(type),
+                       std::string(data),
+                       std::string(metadata),
                        std::string(content_type)};
 }
 
@@ -127,11 +158,23 @@ EventView EventView::of(const RecordedEvent& event) {
 
 Result<std::unique_ptr<EventCursor>> EventStore::open_all_cursor(const AllReadOptions& options) {
   if (Status status = check_page_limit(options.limit); !status.ok()) return status;
+  // A forward cursor ends at the last event committed when it was opened,
+  // whatever its pages find later (the head is read before the first page,
+  // so anything newer in it is cut too).
+  std::optional<Position> end;
+  if (options.direction == Direction::forward) {
+    AllReadOptions last;
+    last.direction = Direction::backward;
+    last.limit = 1;
+    Result<AllPage> head = read_all(last);
+    if (!head.ok()) return head.status();
+    if (!head->events.empty()) end = head->events.front().position;
+  }
   AllReadOptions first = options;
   first.limit = std::min(options.limit, kCursorPage);
   Result<AllPage> page = read_all(first);
   if (!page.ok()) return page.status();
-  return std::unique_ptr<EventCursor>(std::make_unique<PagedAllCursor>(*this, options, std::move(page).value()));
+  return std::unique_ptr<EventCursor>(std::make_unique<PagedAllCursor>(*this, options, std::move(page).value(), end));
 }
 
 Result<std::unique_ptr<StreamCursor>> EventStore::open_stream_cursor(std::string_view stream,

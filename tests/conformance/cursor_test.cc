@@ -132,8 +132,8 @@ TEST_P(StoreConformance, StreamCursorShowsWhatPagesShow) {
 TEST_P(StoreConformance, StreamCursorStopsAtItsLimitWhereThePageWould) {
   write_interleaved(store());
   for (const Direction direction : {Direction::forward, Direction::backward}) {
-    for (const std::optional<StreamRevision> from : {std::optional<StreamRevision>(), std::optional<StreamRevision>(3),
-                                                    std::optional<StreamRevision>(1199)}) {
+    for (const std::optional<StreamRevision> from :
+         {std::optional<StreamRevision>(), std::optional<StreamRevision>(3), std::optional<StreamRevision>(1199)}) {
       for (const std::uint64_t limit : {1u, 64u, 65u, 1000u, 1001u}) {
         StreamReadOptions options;
         options.direction = direction;
@@ -209,6 +209,23 @@ TEST_P(StoreConformance, CursorsNeverReadPastWhatWasCommittedAtOpening) {
   EXPECT_EQ(drain(**all).events.size(), 3u);
   EXPECT_EQ((*stream)->last_revision(), 2u);
   EXPECT_EQ(drain(**stream).events.size(), 3u);
+}
+
+// The same past the first page of a paged cursor underneath (1000 events).
+TEST_P(StoreConformance, CursorsNeverReadPastWhatWasCommittedAtOpeningOnLaterPages) {
+  for (int i = 0; i < 30; ++i) ASSERT_OK(store().append("c-2", ExpectedRevision::any(), make_events(40)));
+  AllReadOptions all_options;
+  all_options.limit = kNoLimit;
+  Result<std::unique_ptr<EventCursor>> all = store().open_all_cursor(all_options);
+  ASSERT_OK(all);
+  StreamReadOptions stream_options;
+  stream_options.limit = kNoLimit;
+  Result<std::unique_ptr<StreamCursor>> stream = store().open_stream_cursor("c-2", stream_options);
+  ASSERT_OK(stream);
+  ASSERT_OK(store().append("c-2", ExpectedRevision::any(), make_events(2)));
+  EXPECT_EQ(drain(**all).events.size(), 1200u);
+  EXPECT_EQ((*stream)->last_revision(), 1199u);
+  EXPECT_EQ(drain(**stream).events.size(), 1200u);
 }
 
 TEST_P(StoreConformance, CursorViewsHoldEveryField) {
