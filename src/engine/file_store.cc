@@ -161,15 +161,12 @@ Status FileStore::tombstone_stream(std::string_view stream, ExpectedRevision exp
 Result<StreamInfo> FileStore::stream_info(std::string_view stream) {
   if (Status status = check_open(); !status.ok()) return status;
   if (Status status = validate_stream_name(stream); !status.ok()) return status;
-  auto entry = index_->stream(stream);
+  auto entry = index_->stream_with_custom_metadata(stream);
   if (!entry.ok()) return entry.status();
   if (!*entry) return Status::not_found("stream " + std::string(stream) + " does not exist");
-  const StreamState& state = (*entry)->state;
-  StreamInfo info{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned, state.metadata};
-  auto custom = index_->custom_metadata(stream);
-  if (!custom.ok()) return custom.status();
-  info.metadata.custom = std::move(*custom);
-  return info;
+  StreamState& state = (*entry)->state;
+  return StreamInfo{std::string(stream), state.last_revision, state.soft_deleted, state.tombstoned,
+                    std::move(state.metadata)};
 }
 
 Result<std::vector<std::string>> FileStore::list_streams(std::string_view prefix, std::string_view after,

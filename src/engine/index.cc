@@ -273,6 +273,27 @@ Result<std::optional<StreamEntry>> Index::stream(std::string_view name) {
   return std::optional<StreamEntry>(std::move(*entry));
 }
 
+Result<std::optional<StreamEntry>> Index::stream_with_custom_metadata(std::string_view name) {
+  // One snapshot for both keys: a metadata write between the two reads
+  // would otherwise mix its limits with the custom JSON of another write.
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  std::string value;
+  std::string custom;
+  const rocksdb::Status found = db_->Get(options, stream_key(name), &value);
+  const rocksdb::Status custom_found =
+      found.ok() ? db_->Get(options, custom_metadata_key(name), &custom) : rocksdb::Status::NotFound();
+  db_->ReleaseSnapshot(snapshot);
+  if (found.IsNotFound()) return std::optional<StreamEntry>();
+  if (!found.ok()) return to_status(found, "read stream");
+  if (!custom_found.ok() && !custom_found.IsNotFound()) return to_status(custom_found, "read stream metadata");
+  auto entry = decode_stream(value);
+  if (!entry.ok()) return entry.status();
+  if (custom_found.ok()) entry->state.metadata.custom = std::move(custom);
+  return std::optional<StreamEntry>(std::move(*entry));
+}
+
 Result<std::string> Index::custom_metadata(std::string_view name) {
   std::string value;
   const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), custom_metadata_key(name), &value);

@@ -120,6 +120,8 @@ class Index {
   // custom_metadata()).
   Result<std::optional<StreamEntry>> stream(std::string_view name);
   Result<std::string> custom_metadata(std::string_view name);
+  // stream() with its custom metadata filled in, both read at one snapshot.
+  Result<std::optional<StreamEntry>> stream_with_custom_metadata(std::string_view name);
   Result<std::optional<EventLocation>> event_id(const Uuid& id);
   // Greatest sparse entry at or before `position`, with its position.
   Result<std::optional<std::pair<Position, SparseEntry>>> sparse_floor(Position position);

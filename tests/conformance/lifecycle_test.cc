@@ -1,5 +1,6 @@
 // Stream lifecycle and store lifecycle: soft delete, tombstone, metadata,
 // close, and persistence across reopen (DESIGN §1 "Stream lifecycle").
+#include <atomic>
 #include <thread>
 
 #include "conformance/store_fixture.h"
@@ -232,6 +233,39 @@ TEST_P(StoreConformance, CloseAndReopen) {
     EXPECT_TRUE(read_whole_all(store()).empty());
     EXPECT_CODE(store().read_stream("keep-1", {}), not_found);
   }
+}
+
+// stream_info shows one metadata write whole, never the limits of one with
+// the custom JSON of another, while writes go on.
+TEST_P(StoreConformance, StreamInfoShowsOneMetadataWriteWhole) {
+  ASSERT_OK(store().append("meta-race", ExpectedRevision::any(), make_events(1)));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (std::uint64_t n = 1; !stop.load(); ++n) {
+      StreamMetadata metadata;
+      metadata.max_count = n;
+      metadata.custom = "{\"n\":" + std::to_string(n) + "}";
+      if (!store().set_stream_metadata("meta-race", metadata).ok()) return;
+    }
+  });
+  std::size_t torn = 0;
+  std::string example;
+  for (int i = 0; i < 2000; ++i) {
+    Result<StreamInfo> info = store().stream_info("meta-race");
+    if (!info.ok()) {
+      ADD_FAILURE() << info.status().to_string();
+      break;
+    }
+    if (!info->metadata.max_count) continue;
+    const std::string expected = "{\"n\":" + std::to_string(*info->metadata.max_count) + "}";
+    if (info->metadata.custom != expected) {
+      ++torn;
+      example = "max_count " + std::to_string(*info->metadata.max_count) + " with " + info->metadata.custom;
+    }
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(torn, 0u) << example;
 }
 
 }  // namespace
