@@ -3,6 +3,8 @@
 // Backends whose reads can lend their own bytes (the embedded engine)
 // override open_*_cursor.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/read_paging.h"
 #include "evsrc/event_store.h"
@@ -13,6 +15,9 @@ namespace {
 // Events fetched per page underneath: large enough that the page calls cost
 // little per event, small enough to bound the memory of a cursor.
 constexpr std::uint64_t kCursorPage = 1000;
+// How long a cursor waits, in growing pauses, for a page that comes back
+// empty without moving before it ends there.
+constexpr std::chrono::milliseconds kStallBudget{2000};
 
 // Reads pages with read_page(limit) from options_.from and hands out their
 // events one by one.
@@ -36,8 +41,22 @@ class PagedCursor : public Base {
         failure_ = page.status();
         return failure_;
       }
+      const bool stalled = page->events.empty() && page->next == options_.from;
       page_ = std::move(page).value();
       index_ = 0;
+      if (!stalled) {
+        stalled_for_ = std::chrono::milliseconds(0);
+      } else if (stalled_for_ >= kStallBudget) {
+        // Still no progress: the cursor ends there (resume_from() says where).
+        done_ = true;
+      } else {
+        // An empty page that did not move (DynamoDB may answer so at a
+        // position not yet visible): read it again after a pause that
+        // doubles, rather than at once.
+        const auto pause = std::clamp(stalled_for_, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(pause);
+        stalled_for_ += pause;
+      }
     }
     if (const std::optional<std::uint64_t> at = past_opening(page_.events[index_])) {
       // A later page reached what was committed after the cursor was opened:
@@ -72,6 +91,7 @@ class PagedCursor : public Base {
   std::uint64_t taken_ = 0;
   bool done_ = false;
   std::optional<std::uint64_t> resume_;
+  std::chrono::milliseconds stalled_for_{0};  // waited so far for a page that does not move
   EventView view_;
   Status failure_;
 };
