@@ -181,9 +181,9 @@ class PipelineFaultTest : public ::testing::Test {
 
 TEST_F(PipelineFaultTest, FailedSyncFailsItsGroupAndEveryLaterOne) {
   std::uint64_t fired = 0;
-  // The first syncs (and then every fourth) until one does not fire: the
+  // The first syncs (and then every eighth) until one does not fire: the
   // workload takes tens of groups.
-  for (std::uint64_t k = 0; k < 200; k += (k < 8 ? 1 : 4)) {
+  for (std::uint64_t k = 0; k < 200; k += (k < 8 ? 1 : 8)) {
     if (!run_with_failed_sync(k)) break;
     ++fired;
     if (HasFailure()) return;
