@@ -147,8 +147,11 @@ class EventStore {
   // - on a store thread, or on the calling thread (errors found before
   //   queuing, e.g. invalid_argument or closed; and backends without a
   //   pipeline of their own, whose default runs the blocking call inline);
-  // - `done` should be short (it holds up later completions); it may call
-  //   the store, blocking calls included.
+  // - `done` should be short (it holds up later completions) and must not
+  //   throw; it may call the store, blocking calls included, but not close
+  //   or destroy it (close() from a callback fails with invalid_argument);
+  // - io_error means the outcome is unknown (the group may have reached the
+  //   disk): retry with the same event ids to find out.
   // Requests queued before close() are completed before close() returns.
   using AppendCallback = std::function<void(Result<AppendResult>)>;
   using CommitCallback = std::function<void(Result<TransactionResult>)>;

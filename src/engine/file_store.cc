@@ -212,6 +212,10 @@ SnapshotStore& FileStore::snapshots() {
 }
 
 Status FileStore::close() {
+  if (completion_thread_.joinable() && std::this_thread::get_id() == completion_thread_.get_id()) {
+    // It would wait for itself; the store stays open.
+    return Status::invalid_argument("close() called from a completion callback of the same store");
+  }
   if (closed_.exchange(true)) return Status::closed("store is already closed");
   {
     // Requests already queued are still committed and completed.
@@ -225,9 +229,11 @@ Status FileStore::close() {
   }
   writer_cv_.notify_all();
   sync_cv_.notify_all();
-  // Joining waits for completions the sync thread is still running.
+  completion_cv_.notify_all();
+  // Joining waits for callbacks the completion thread is still running.
   if (writer_thread_.joinable()) writer_thread_.join();
   if (sync_thread_.joinable()) sync_thread_.join();
+  if (completion_thread_.joinable()) completion_thread_.join();
   { std::lock_guard lock(commit_mutex_); }
   commit_cv_.notify_all();
   Status result;

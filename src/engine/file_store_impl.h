@@ -17,7 +17,8 @@
 // only one group at a time is written and not yet synced: the log on disk
 // never holds data after an unsynced group. A blocking caller plays the roles
 // itself when they are free (a lone writer pays no thread hand-off); two
-// store threads (writer, syncer) play them for asynchronous requests.
+// store threads (writer, syncer) play them for asynchronous requests, and a
+// third runs their callbacks (so a callback may block on the store).
 // Nothing is acknowledged before it is synced; after a failed write or sync
 // that group and every later one fail, and the store refuses writes until it
 // is reopened (DESIGN §3: no fsync retry).
@@ -159,13 +160,14 @@ class FileStore final : public EventStore {
   // Hands the syncer role on after a round (or frees it).
   void pass_syncer_role(Request* self);
   // Marks blocking requests done and queues the asynchronous ones for the
-  // sync thread, in order. REQUIRES: queue_mutex_.
+  // completion thread, in order. REQUIRES: queue_mutex_.
   void complete(std::vector<Request*>& requests);
   static void run_completions(std::vector<Request*>& requests);
   // The store threads: started by open, stopped by close.
   void start_threads();
   void writer_loop();
   void sync_loop();
+  void completion_loop();
   // Encodes `batch` into the open group (takes group_mutex_ per request).
   void encode_batch(std::vector<Request*>& batch);
   // One syncer round: seals the open group, writes, syncs, indexes and
@@ -283,12 +285,13 @@ class FileStore final : public EventStore {
   bool writer_turn_ = false;           // the encoder role is the writer thread's
   bool sync_thread_turn_ = false;      // the syncer role waits for the sync thread (another may take it)
   std::deque<Request*> sync_waiters_;  // blocking encoders waiting to sync their group
-  // Completed asynchronous requests, in log order: only the sync thread runs
-  // their callbacks, one at a time, so they come in that order.
+  // Completed asynchronous requests, in log order: only the completion
+  // thread runs their callbacks, one at a time, so they come in that order.
   std::deque<Request*> completions_;
   std::atomic<std::size_t> open_request_count_{0};  // requests in the open group
   std::condition_variable writer_cv_;
   std::condition_variable sync_cv_;
+  std::condition_variable completion_cv_;
   std::condition_variable roles_cv_;  // a role was freed or handed on
   bool stopping_ = false;
   bool threads_stop_ = false;
@@ -296,6 +299,7 @@ class FileStore final : public EventStore {
   std::atomic<bool> failed_flag_{false};
   std::thread writer_thread_;
   std::thread sync_thread_;
+  std::thread completion_thread_;
 
   // Published to readers.
   std::atomic<Position> committed_end_{0};

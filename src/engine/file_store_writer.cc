@@ -90,8 +90,7 @@ void FileStore::ensure_syncer(Request* self) {
     }
   } else if (blocking && sync_thread_turn_) {
     // The sync thread has not started its turn yet: this thread takes it
-    // (one hand-off less; and a caller on the sync thread, inside a
-    // completion, must not wait for itself).
+    // (one hand-off less).
     sync_thread_turn_ = false;
     self->sync_turn = true;
   } else if (blocking) {
@@ -146,7 +145,7 @@ void FileStore::complete(std::vector<Request*>& requests) {
     }
   }
   requests.clear();
-  if (queued) sync_cv_.notify_one();
+  if (queued) completion_cv_.notify_one();
 }
 
 void FileStore::run_completions(std::vector<Request*>& requests) {
@@ -161,6 +160,7 @@ void FileStore::run_completions(std::vector<Request*>& requests) {
 void FileStore::start_threads() {
   writer_thread_ = std::thread([this] { writer_loop(); });
   sync_thread_ = std::thread([this] { sync_loop(); });
+  completion_thread_ = std::thread([this] { completion_loop(); });
 }
 
 void FileStore::writer_loop() {
@@ -176,24 +176,27 @@ void FileStore::writer_loop() {
 void FileStore::sync_loop() {
   std::unique_lock lock(queue_mutex_);
   while (true) {
-    sync_cv_.wait(lock, [&] { return sync_thread_turn_ || !completions_.empty() || threads_stop_; });
-    if (!completions_.empty()) {
-      // The only thread that runs callbacks, in the order they were queued
-      // (log order): older than any turn.
-      std::vector<Request*> batch(completions_.begin(), completions_.end());
-      completions_.clear();
-      lock.unlock();
-      run_completions(batch);
-      lock.lock();
-      if (completions_.empty()) roles_cv_.notify_all();
-      continue;
-    }
-    if (sync_thread_turn_) {
-      sync_thread_turn_ = false;
-      sync_turn(lock, nullptr);
-      continue;
-    }
-    return;  // stopping, nothing left
+    sync_cv_.wait(lock, [&] { return sync_thread_turn_ || threads_stop_; });
+    if (!sync_thread_turn_) return;
+    sync_thread_turn_ = false;
+    sync_turn(lock, nullptr);
+  }
+}
+
+void FileStore::completion_loop() {
+  std::unique_lock lock(queue_mutex_);
+  while (true) {
+    completion_cv_.wait(lock, [&] { return !completions_.empty() || threads_stop_; });
+    if (completions_.empty()) return;  // stopping, nothing left
+    // The only thread that runs callbacks, in the order they were queued
+    // (log order). A callback may block on the store (a blocking append
+    // waits for roles other threads play), but holds up later callbacks.
+    std::vector<Request*> batch(completions_.begin(), completions_.end());
+    completions_.clear();
+    lock.unlock();
+    run_completions(batch);
+    lock.lock();
+    if (completions_.empty()) roles_cv_.notify_all();
   }
 }
 
@@ -292,8 +295,12 @@ std::vector<FileStore::Request*> FileStore::sync_round(std::unique_lock<std::mut
     // Every success decided in this group may rest on its records (an
     // idempotent retry of a request in the same group, a condition on a
     // stream written earlier in the group): none of them is acknowledged.
+    // After an I/O failure every refusal may rest on records that never
+    // became durable too (a stream created by the failed group, in this
+    // group or an earlier one of the pipeline): all get the failure.
+    const bool io_failure = sealed.failure.ok();
     for (Request* request : sealed.requests) {
-      if (request->status.ok()) request->status = failure;
+      if (request->status.ok() || io_failure) request->status = failure;
     }
     std::lock_guard lock(queue_mutex_);
     if (failed_.ok()) {

@@ -226,6 +226,43 @@ TEST_P(StoreConformance, AsyncCallbackMayWriteToTheStore) {
   EXPECT_EQ(read_whole_stream(store(), "inner").size(), kAppends);
 }
 
+// The same under a steady stream of asynchronous appends (the store's own
+// threads busy): a callback's blocking append must not wait for the thread
+// that runs it.
+TEST_P(StoreConformance, AsyncCallbackMayBlockOnTheStoreUnderLoad) {
+  constexpr int kAppends = 2000;
+  constexpr int kInFlight = 64;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int in_flight = 0;
+  int done = 0;
+  std::vector<Status> failures;
+  for (int i = 0; i < kAppends; ++i) {
+    {
+      std::unique_lock lock(mutex);
+      ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return in_flight < kInFlight; })) << "stuck at " << done;
+      ++in_flight;
+    }
+    store().append_async("load-" + std::to_string(i % 16), ExpectedRevision::any(), make_events(1),
+                         [&, i](Result<AppendResult> result) {
+                           Status status = result.status();
+                           if (status.ok() && i % 10 == 0) {
+                             status = store().append("nested", ExpectedRevision::any(), make_events(1)).status();
+                           }
+                           std::lock_guard lock(mutex);
+                           if (!status.ok()) failures.push_back(status);
+                           --in_flight;
+                           ++done;
+                           cv.notify_all();
+                         });
+  }
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done == kAppends; })) << "a callback's blocking append hangs";
+  EXPECT_TRUE(failures.empty()) << failures.front().to_string();
+  lock.unlock();
+  EXPECT_EQ(read_whole_stream(store(), "nested").size(), static_cast<std::size_t>(kAppends / 10));
+}
+
 // close() completes what was queued: every callback runs before it returns,
 // and what was acknowledged is there after a reopen.
 TEST_P(StoreConformance, CloseCompletesQueuedAsyncAppends) {

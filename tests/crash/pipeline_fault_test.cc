@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -190,6 +191,65 @@ TEST_F(PipelineFaultTest, FailedSyncFailsItsGroupAndEveryLaterOne) {
   }
   std::cout << "failed syncs tried: " << fired << std::endl;
   EXPECT_GE(fired, 8u) << "the workload should take more than 8 syncs";
+}
+
+// A refusal decided against a group whose sync then fails rests on state
+// that never became durable: it gets the I/O failure too, not a definite
+// answer (here: the stream the failed group created "already exists").
+TEST_F(PipelineFaultTest, RefusalsBehindAFailedSyncGetTheFailure) {
+  memory_env_ = new_memory_env();
+  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  fault_env_->fail_nth(EnvOp::sync, 0);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<Status> results(2);
+  int done = 0;
+  for (int i = 0; i < 2; ++i) {
+    (*store)->append_async("created-" + std::string("once"),
+                           i == 0 ? ExpectedRevision::any() : ExpectedRevision::no_stream(), {make_event(i)},
+                           [&, i](Result<AppendResult> result) {
+                             std::lock_guard lock(mutex);
+                             results[static_cast<std::size_t>(i)] = result.status();
+                             ++done;
+                             cv.notify_all();
+                           });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done == 2; }));
+  }
+  EXPECT_EQ(results[0].code(), ErrorCode::io_error) << results[0].to_string();
+  EXPECT_EQ(results[1].code(), ErrorCode::io_error) << results[1].to_string();
+  fault_env_->reset();
+  (void)(*store)->close();
+}
+
+// close() from a completion callback would wait for itself: it is refused
+// and the store stays usable.
+TEST_F(PipelineFaultTest, CloseFromACallbackIsRefused) {
+  memory_env_ = new_memory_env();
+  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  Result<std::unique_ptr<EventStore>> opened = open_store("file:/store", options());
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  EventStore& store = **opened;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::optional<Status> closed_in_callback;
+  store.append_async("s", ExpectedRevision::any(), {make_event(0)}, [&](Result<AppendResult>) {
+    Status status = store.close();
+    std::lock_guard lock(mutex);
+    closed_in_callback = status;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return closed_in_callback.has_value(); }));
+  }
+  EXPECT_EQ(closed_in_callback->code(), ErrorCode::invalid_argument) << closed_in_callback->to_string();
+  EXPECT_TRUE(store.append("s", ExpectedRevision::any(), std::vector<EventData>{make_event(1)}).ok());
+  EXPECT_TRUE(store.close().ok());
 }
 
 }  // namespace
