@@ -3,7 +3,7 @@
 // Layout of <dir>: LOCK (held while open), log/segment-*.evlog (the log, the
 // only source of truth), index/ (RocksDB, derived, rebuilt from the log).
 //
-// Write path (file_store_writer.cc): callers validate their request and
+// Write path (file_store_pipeline.cc, file_store_writer.cc): callers validate their request and
 // queue it (append/commit wait for it; append_async/commit_async return and
 // are called back). A pipeline of two roles commits the queue; any thread
 // may hold a role, one at a time each:
@@ -30,7 +30,8 @@
 // so they never see a group that is not synced and indexed.
 //
 // Files: file_store.cc (API), file_store_cursors.cc (reads: cursors and the
-// pages built on them), file_store_writer.cc (group commit),
+// pages built on them), file_store_pipeline.cc (group commit: queue, roles,
+// syncer), file_store_writer.cc (decide and encode a request),
 // file_store_open.cc (open, recovery, rebuild).
 #pragma once
 
@@ -138,7 +139,7 @@ class FileStore final : public EventStore {
   // written again and synced, with the log directory.
   Status resync_tail(const IndexCheckpoint& start, const std::optional<GroupSpan>& last_group);
 
-  // --- writer (file_store_writer.cc) ---
+  // --- writer (file_store_pipeline.cc: roles and syncer; file_store_writer.cc: decide and encode) ---
   // Queues a blocking request and waits for its result, playing the roles it
   // is given meanwhile.
   Status submit(Request& request);
