@@ -149,17 +149,17 @@ class FileStore final : public EventStore {
   // Checks and submits a metadata write, soft delete or tombstone.
   Status submit_lifecycle(RequestKind kind, std::string_view stream, ExpectedRevision expected,
                           const StreamMetadata* metadata);
-  // The roles. `self` is the blocking request whose thread plays the role,
+  // The roles. `self` (encode_turn) is the blocking request whose thread plays it,
   // nullptr for the store threads. REQUIRES: lock holds queue_mutex_ (it is
   // released while working), and the caller holds the role.
   void encode_turn(std::unique_lock<std::mutex>& lock, Request* self);
-  void sync_turn(std::unique_lock<std::mutex>& lock, Request* self);
+  void sync_turn(std::unique_lock<std::mutex>& lock);
   // REQUIRES: lock holds queue_mutex_, !queue_.empty(), the encoder role is free.
   void give_encoder_role();
   // After an encoding turn: makes sure the open group gets a syncer.
   void ensure_syncer(Request* self);
   // Hands the syncer role on after a round (or frees it).
-  void pass_syncer_role(Request* self);
+  void pass_syncer_role();
   // Marks blocking requests done and queues the asynchronous ones for the
   // completion thread, in order. REQUIRES: queue_mutex_.
   void complete(std::vector<Request*>& requests);

@@ -25,7 +25,7 @@ Status FileStore::submit(Request& request) {
       encode_turn(lock, &request);
     } else {
       request.sync_turn = false;
-      sync_turn(lock, &request);
+      sync_turn(lock);
     }
   }
   return request.status;
@@ -100,7 +100,7 @@ void FileStore::ensure_syncer(Request* self) {
   }
 }
 
-void FileStore::sync_turn(std::unique_lock<std::mutex>& lock, Request* self) {
+void FileStore::sync_turn(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   std::vector<Request*> completed;
   {
@@ -109,10 +109,10 @@ void FileStore::sync_turn(std::unique_lock<std::mutex>& lock, Request* self) {
   }
   lock.lock();
   complete(completed);
-  pass_syncer_role(self);
+  pass_syncer_role();
 }
 
-void FileStore::pass_syncer_role(Request* /*self*/) {
+void FileStore::pass_syncer_role() {
   if (open_request_count_.load() == 0) {
     syncer_busy_ = false;
     roles_cv_.notify_all();
@@ -181,7 +181,7 @@ void FileStore::sync_loop() {
     sync_cv_.wait(lock, [&] { return sync_thread_turn_ || threads_stop_; });
     if (!sync_thread_turn_) return;
     sync_thread_turn_ = false;
-    sync_turn(lock, nullptr);
+    sync_turn(lock);
   }
 }
 
@@ -343,7 +343,7 @@ void FileStore::drain_for_roll(std::unique_lock<std::mutex>& group_lock) {
 
 void FileStore::release_syncer_after_roll() {
   std::lock_guard lock(queue_mutex_);
-  pass_syncer_role(nullptr);
+  pass_syncer_role();
 }
 
 }  // namespace evsrc
