@@ -54,7 +54,19 @@ struct BenchArguments {
   bool no_sqlite = false;
   WorkloadSettings settings;
   std::size_t ceiling_file_mib = 128;
+  std::vector<std::string> workloads;  // --workloads; empty = all
 };
+
+// The workloads of one run, in the order they run (store_bench.h).
+const std::vector<std::string>& workload_names() {
+  static const std::vector<std::string> names = {"a", "b", "b2", "c", "d", "d2", "e", "e2", "f", "g", "h"};
+  return names;
+}
+
+bool chosen(const BenchArguments& args, const std::string& workload) {
+  return args.workloads.empty() ||
+         std::find(args.workloads.begin(), args.workloads.end(), workload) != args.workloads.end();
+}
 
 // A scratch directory removed when the benchmark ends.
 class ScratchDirectory {
@@ -131,11 +143,18 @@ Result<std::vector<Row>> run_once(const BenchArguments& args, const std::string&
   const std::size_t ceiling_bytes = std::max(args.ceiling_file_mib << 20, record * largest_commit);  // must fit
   const std::string ceiling_path = run_dir + "/raw-ceiling";
   std::vector<std::optional<double>> ceilings(commit_sizes.size());
-  {
+  // The commit sizes the chosen workloads are compared with.
+  const std::vector<std::vector<std::string>> ceiling_users = {{"a"}, {"b", "b2"}, {"c"}, {"f"}, {"g"}};
+  std::vector<bool> ceiling_needed(commit_sizes.size());
+  for (std::size_t i = 0; i < commit_sizes.size(); ++i) {
+    for (const std::string& workload : ceiling_users[i]) ceiling_needed[i] = ceiling_needed[i] || chosen(args, workload);
+  }
+  if (std::find(ceiling_needed.begin(), ceiling_needed.end(), true) != ceiling_needed.end()) {
     progress("preallocating " + std::to_string(ceiling_bytes >> 20) + " MiB for the raw ceiling");
     auto file = RawCeilingFile::create(ceiling_path, ceiling_bytes);
     if (!file.ok()) return file.status();
     for (std::size_t i = 0; i < commit_sizes.size() && !bench_interrupted.load(); ++i) {
+      if (!ceiling_needed[i]) continue;
       progress("raw ceiling, " + std::to_string(commit_sizes[i]) + " records per fdatasync");
       auto ceiling = file->measure(record, commit_sizes[i], settings.budget);
       if (!ceiling.ok()) return ceiling.status();
@@ -177,6 +196,7 @@ Result<std::vector<Row>> run_once(const BenchArguments& args, const std::string&
   std::map<std::string, WorkloadResult> sqlite_results;  // by SQLite workload, measured once a run
   std::vector<Row> rows;
   for (const PlannedWorkload& planned : workloads) {
+    if (!chosen(args, planned.name)) continue;
     const std::optional<double> ceiling = planned.ceiling ? ceilings[*planned.ceiling] : std::nullopt;
     Row row;
     auto run_evsrc = [&]() -> Status {
@@ -307,6 +327,12 @@ int run_bench(const BenchArguments& args) {
     return cli::report_error(Status::invalid_argument("--seconds and --events cannot both be 0 (unbounded)"));
   }
   if (args.runs < 1) return cli::report_error(Status::invalid_argument("--runs must be at least 1"));
+  for (const std::string& workload : args.workloads) {
+    if (std::find(workload_names().begin(), workload_names().end(), workload) == workload_names().end()) {
+      return cli::report_error(Status::invalid_argument("--workloads: no workload '" + workload +
+                                                        "' (known: a, b, b2, c, d, d2, e, e2, f, g, h)"));
+    }
+  }
   struct sigaction action {};
   action.sa_handler = interrupt_bench;
   sigemptyset(&action.sa_mask);
@@ -409,6 +435,10 @@ void register_bench_command(CLI::App& app, cli::CommandContext& context) {
                       "Benchmark this store instead of a fresh file: store in the scratch directory (e.g. memory:)");
   command->add_option("--writers", args->settings.writers, "Writer threads of (b)")->capture_default_str();
   command->add_option("--read-page", args->settings.read_page, "Page size of the $all read (d)")->capture_default_str();
+  command->add_option("--workloads", args->workloads,
+                      "Run only these workloads, comma-separated (e.g. b,f); the reads d and d2 read what the "
+                      "chosen write workloads wrote before them")
+      ->delimiter(',');
   command->add_flag("--no-sqlite", args->no_sqlite, "Leave out the SQLite baseline (its columns print - / null)");
   command->add_option("--ceiling-file-mib", args->ceiling_file_mib, "Size of the preallocated raw ceiling file")
       ->capture_default_str();

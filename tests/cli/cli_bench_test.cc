@@ -70,6 +70,28 @@ TEST(CliBench, FileStoreInTheScratchDirectory) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
+// --workloads runs only those, in the bench's order, and measures only
+// their ceilings; an unknown name is refused before anything runs.
+TEST(CliBench, WorkloadsRunsOnlyTheChosenOnes) {
+  TempDir dir;
+  auto args = kTinyRun;
+  args.insert(args.end(), {"--dir", dir.path().string(), "--store-uri", "memory:", "--no-sqlite", "--workloads",
+                           "f,b2,e"});
+  const auto result = run_cli(args);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto lines = result.json_lines();
+  ASSERT_EQ(lines.size(), 3U) << result.out;
+  EXPECT_EQ(lines[0]["workload"], "b2");
+  EXPECT_EQ(lines[1]["workload"], "e");
+  EXPECT_EQ(lines[2]["workload"], "f");
+  EXPECT_GT(lines[0]["ceiling_events_per_s"].get<double>(), 0);
+  EXPECT_EQ(result.err.find("1 records per fdatasync"), std::string::npos) << result.err;
+  const auto unknown = run_cli({"bench", "--workloads", "b,z", "--dir", dir.path().string()});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("no workload 'z'"), std::string::npos) << unknown.err;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
 TEST(CliBench, TableOutputAndBadFlags) {
   TempDir dir;
   auto args = std::vector<std::string>{
