@@ -223,16 +223,18 @@ Status FileStore::close() {
     stopping_ = true;
     roles_cv_.wait(lock, [&] {
       return queue_.empty() && !encoder_busy_ && !syncer_busy_ && open_request_count_.load() == 0 &&
-             completions_.empty();
+             publish_queue_.empty() && !publisher_busy_ && completions_.empty();
     });
     threads_stop_ = true;
   }
   writer_cv_.notify_all();
   sync_cv_.notify_all();
+  publish_cv_.notify_all();
   completion_cv_.notify_all();
   // Joining waits for callbacks the completion thread is still running.
   if (writer_thread_.joinable()) writer_thread_.join();
   if (sync_thread_.joinable()) sync_thread_.join();
+  if (publish_thread_.joinable()) publish_thread_.join();
   if (completion_thread_.joinable()) completion_thread_.join();
   { std::lock_guard lock(commit_mutex_); }
   commit_cv_.notify_all();

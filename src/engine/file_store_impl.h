@@ -84,6 +84,17 @@ class FileStore final : public EventStore {
 
  private:
   enum class RequestKind : std::uint8_t { write, set_metadata, soft_delete, tombstone };
+  // Wakes one blocking caller: a thread's, shared with the requests it
+  // submits, so that a wake-up that comes after its request is gone (the
+  // caller saw it done and returned) only costs the thread a spurious wake.
+  struct Waker {
+    std::atomic<std::uint32_t> epoch{0};
+    void wake() {
+      epoch.fetch_add(1, std::memory_order_release);
+      epoch.notify_one();
+    }
+  };
+  static const std::shared_ptr<Waker>& thread_waker();
   struct Request {
     RequestKind kind = RequestKind::write;
     std::vector<WritePart> parts;
@@ -94,24 +105,31 @@ class FileStore final : public EventStore {
     Status status;
     TransactionResult result;
     // Asynchronous requests: called once complete (outside every lock); it
-    // owns the request and frees it. Blocking requests (no callback): guarded
-    // by queue_mutex_, the caller sleeps on `cv` until its request is `done`
-    // or it is given a role to play (encode_turn, sync_turn).
+    // owns the request and frees it. Blocking requests (no callback): the
+    // caller sleeps on its thread's `waker` until its request is `done` or
+    // it is given a role to play (encode_turn, sync_turn). Set under
+    // queue_mutex_; `done` is also read without it: a done request has no
+    // turn pending (turns go to requests of the open group only, and a
+    // request's group is sealed by the syncer whose turn it has), so once
+    // it is done its caller returns without taking the lock.
     std::function<void(Request*)> on_complete;
-    std::condition_variable cv;
-    bool done = false;
+    std::shared_ptr<Waker> waker;
+    std::atomic<bool> done{false};
     bool encode_turn = false;
     bool sync_turn = false;
+    bool sealed = false;  // its group was synced: it needs no sync turn
   };
   struct AsyncRequest;
   struct CachedStream;
-  // A group taken from the open group by the syncer: written, synced, indexed
-  // and completed outside group_mutex_.
+  // A group taken from the open group by the syncer: written and synced
+  // outside group_mutex_, then indexed, published and completed by the
+  // publisher, in log order.
   struct SealedGroup {
     std::vector<Request*> requests;
     Status failure;          // an encoding failure: the whole group fails
     bool has_bytes = false;  // the group has records (sealed_bytes_)
     bool wrote = false;      // the index batch has entries (batch)
+    bool published = true;   // false: failed before publication, statuses set
     IndexBatch batch;
     IndexCheckpoint totals;  // as of the group's end
     std::uint64_t seq = 0;
@@ -152,8 +170,13 @@ class FileStore final : public EventStore {
   // The roles. `self` (encode_turn) is the blocking request whose thread plays it,
   // nullptr for the store threads. REQUIRES: lock holds queue_mutex_ (it is
   // released while working), and the caller holds the role.
+  // `self` of sync_turn is the blocking request whose thread plays it
+  // (nullptr: the sync thread); of publish_turn the same, where the turn
+  // ends once that request is done (nullptr: the publisher thread, which
+  // publishes until the queue is empty).
   void encode_turn(std::unique_lock<std::mutex>& lock, Request* self);
-  void sync_turn(std::unique_lock<std::mutex>& lock);
+  void sync_turn(std::unique_lock<std::mutex>& lock, Request* self);
+  void publish_turn(std::unique_lock<std::mutex>& lock, const Request* self);
   // REQUIRES: lock holds queue_mutex_, !queue_.empty(), the encoder role is free.
   void give_encoder_role();
   // After an encoding turn: makes sure the open group gets a syncer.
@@ -161,20 +184,34 @@ class FileStore final : public EventStore {
   // Hands the syncer role on after a round (or frees it).
   void pass_syncer_role();
   // Marks blocking requests done and queues the asynchronous ones for the
-  // completion thread, in order. REQUIRES: queue_mutex_.
-  void complete(std::vector<Request*>& requests);
+  // completion thread, in order; the blocking callers are to be woken with
+  // `wakes`, best after queue_mutex_ is released. REQUIRES: queue_mutex_.
+  void complete(std::vector<Request*>& requests, std::vector<std::shared_ptr<Waker>>& wakes);
+  // After a syncer round, before the group is queued for publication: its
+  // requests are sealed and leave sync_waiters_. REQUIRES: queue_mutex_.
+  void mark_sealed(const SealedGroup& group);
   static void run_completions(std::vector<Request*>& requests);
   // The store threads: started by open, stopped by close.
   void start_threads();
   void writer_loop();
   void sync_loop();
+  void publish_loop();
   void completion_loop();
   // Encodes `batch` into the open group (takes group_mutex_ per request).
   void encode_batch(std::vector<Request*>& batch);
-  // One syncer round: seals the open group, writes, syncs, indexes and
-  // publishes it. Returns its requests, statuses set. REQUIRES: the syncer
+  // One syncer round: seals the open group, writes and syncs it. Returns it
+  // for publication (statuses set when it failed). REQUIRES: the syncer
   // role; `group_lock` holds group_mutex_ (taken here when not owned).
-  std::vector<Request*> sync_round(std::unique_lock<std::mutex>& group_lock);
+  std::unique_ptr<SealedGroup> sync_round(std::unique_lock<std::mutex>& group_lock);
+  // The publisher: writes the group's index batch and publishes its end to
+  // readers (nothing for a group that failed in the syncer). REQUIRES: the
+  // publisher role.
+  void publish(SealedGroup& group);
+  // Gives every request of `group` that must not be acknowledged the
+  // failure (every request after an I/O failure, io_failure) and stops the
+  // store's writes.
+  void fail_group(SealedGroup& group, const Status& failure, bool io_failure);
+  static Status refusal_after_failure();
   // REQUIRES: group_mutex_.
   void seal_open_group(SealedGroup& sealed);
   // Called by the encoder (holding group_mutex_ through `group_lock`) before
@@ -214,6 +251,14 @@ class FileStore final : public EventStore {
   // budget; never one written by a group not yet indexed.
   void evict_streams();
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
+  // Called by the syncer after writing a group that ends at `end`, before
+  // its fdatasync: keeps the next kZeroAheadBytes of the segment written
+  // with zeros, so that later groups land in written blocks and their
+  // fdatasync has no block allocation to commit (on ext4/XFS a preallocated
+  // block written for the first time costs a metadata write at the next
+  // fdatasync: 2x the sync time of small groups, measured). The zeros read
+  // as the never-written, preallocated tail that recovery expects.
+  Status zero_ahead(File& file, LogLocation end, std::uint64_t capacity);
 
   // --- reads (file_store_cursors.cc; check_open in file_store.cc) ---
   class BackwardAllCursor;
@@ -248,11 +293,11 @@ class FileStore final : public EventStore {
   std::unordered_map<std::string, CachedStream, NameHash, std::equal_to<>> streams_;
   std::size_t stream_cache_bytes_ = 0;
   std::unordered_set<std::string> dirty_streams_;
-  // Client ids of the open and the sealed group (the index has them once
-  // their group is indexed).
+  // Client ids of the open group and of the sealed groups not yet indexed
+  // (by group seq; the index answers for the others).
   std::unordered_map<Uuid, EventLocation, UuidHash> group_ids_;
   std::vector<Uuid> open_ids_;
-  std::vector<Uuid> sealed_ids_;
+  std::deque<std::pair<std::uint64_t, std::vector<Uuid>>> sealed_ids_;
   IndexBatch batch_;
   bool batch_written_ = false;  // the open group put something in batch_
   EventRun run_;                // run being built (count 0: none)
@@ -274,8 +319,10 @@ class FileStore final : public EventStore {
   LogLocation sealed_location_;
   Position sealed_first_position_ = 0;
   std::atomic<std::uint64_t> indexed_seq_{0};  // groups whose index batch is written
-  std::unique_lock<std::mutex>* encoder_lock_ =
-      nullptr;  // group_mutex_, while encoding a request  // async requests completed during a roll
+  std::unique_lock<std::mutex>* encoder_lock_ = nullptr;  // group_mutex_, while encoding a request
+  // Syncer state: the active segment is written with zeros up to here
+  // (zero_ahead); below the write head when nothing was zeroed yet.
+  LogLocation zeroed_end_;
 
   // The queue and the roles, guarded by queue_mutex_ (taken after
   // group_mutex_ when both are held, never before it).
@@ -289,9 +336,17 @@ class FileStore final : public EventStore {
   // Completed asynchronous requests, in log order: only the completion
   // thread runs their callbacks, one at a time, so they come in that order.
   std::deque<Request*> completions_;
+  // Synced groups waiting for the publisher, in log order; at most
+  // kMaxPublishBacklog (sync_turn waits).
+  static constexpr std::size_t kMaxPublishBacklog = 4;
+  std::deque<std::unique_ptr<SealedGroup>> publish_queue_;
+  bool publisher_busy_ = false;
+  bool publisher_turn_ = false;  // the publisher role is the publish thread's
+  Status publish_failure_;       // the publisher role's: an index write failed
   std::atomic<std::size_t> open_request_count_{0};  // requests in the open group
   std::condition_variable writer_cv_;
   std::condition_variable sync_cv_;
+  std::condition_variable publish_cv_;
   std::condition_variable completion_cv_;
   std::condition_variable roles_cv_;  // a role was freed or handed on
   bool stopping_ = false;
@@ -300,6 +355,7 @@ class FileStore final : public EventStore {
   std::atomic<bool> failed_flag_{false};
   std::thread writer_thread_;
   std::thread sync_thread_;
+  std::thread publish_thread_;
   std::thread completion_thread_;
 
   // Published to readers.

@@ -11,21 +11,35 @@ namespace evsrc {
 
 // --- the queue and the roles ---------------------------------------------
 
+const std::shared_ptr<FileStore::Waker>& FileStore::thread_waker() {
+  thread_local const std::shared_ptr<Waker> waker = std::make_shared<Waker>();
+  return waker;
+}
+
 Status FileStore::submit(Request& request) {
+  request.waker = thread_waker();
+  Waker& waker = *request.waker;
   std::unique_lock lock(queue_mutex_);
   if (stopping_) return Status::closed("store is closed");
   if (!failed_.ok()) return failed_;
   queue_.push_back(&request);
   if (!encoder_busy_) give_encoder_role();
   while (true) {
-    request.cv.wait(lock, [&] { return request.done || request.encode_turn || request.sync_turn; });
-    if (request.done) break;
     if (request.encode_turn) {
       request.encode_turn = false;
       encode_turn(lock, &request);
-    } else {
+    } else if (request.sync_turn) {
       request.sync_turn = false;
-      sync_turn(lock);
+      sync_turn(lock, &request);
+    } else if (request.done.load(std::memory_order_acquire)) {
+      break;
+    } else {
+      // A flag set after this load comes with a wake-up after it.
+      const std::uint32_t seen = waker.epoch.load(std::memory_order_acquire);
+      lock.unlock();
+      waker.epoch.wait(seen, std::memory_order_acquire);
+      if (request.done.load(std::memory_order_acquire)) return request.status;  // see Request
+      lock.lock();
     }
   }
   return request.status;
@@ -52,7 +66,7 @@ void FileStore::give_encoder_role() {
   Request* front = queue_.front();
   if (!front->on_complete) {
     front->encode_turn = true;
-    front->cv.notify_one();
+    front->waker->wake();
   } else {
     writer_turn_ = true;
     writer_cv_.notify_one();
@@ -81,7 +95,8 @@ void FileStore::encode_turn(std::unique_lock<std::mutex>& lock, Request* self) {
 
 void FileStore::ensure_syncer(Request* self) {
   if (open_request_count_.load() == 0) return;  // sealed meanwhile
-  const bool blocking = self != nullptr && !self->done;
+  // A request whose group was sealed meanwhile needs no syncer of its own.
+  const bool blocking = self != nullptr && !self->sealed;
   if (!syncer_busy_) {
     syncer_busy_ = true;
     if (blocking) {
@@ -100,16 +115,58 @@ void FileStore::ensure_syncer(Request* self) {
   }
 }
 
-void FileStore::sync_turn(std::unique_lock<std::mutex>& lock) {
+void FileStore::sync_turn(std::unique_lock<std::mutex>& lock, Request* self) {
+  // Groups synced but not yet published are bounded: a slower index makes
+  // the next groups larger rather than the backlog longer.
+  roles_cv_.wait(lock, [&] { return publish_queue_.size() < kMaxPublishBacklog; });
   lock.unlock();
-  std::vector<Request*> completed;
+  std::unique_ptr<SealedGroup> synced;
   {
     std::unique_lock group_lock(group_mutex_, std::defer_lock);
-    completed = sync_round(group_lock);
+    synced = sync_round(group_lock);
   }
   lock.lock();
-  complete(completed);
+  mark_sealed(*synced);
+  publish_queue_.push_back(std::move(synced));
   pass_syncer_role();
+  if (publisher_busy_) return;  // its holder publishes this group too
+  publisher_busy_ = true;
+  if (self == nullptr) {
+    // The sync thread goes on syncing: the publisher thread publishes.
+    publisher_turn_ = true;
+    publish_cv_.notify_one();
+  } else {
+    // A blocking request's thread: its request is in this group or an
+    // earlier one, so it waits for their publication anyway; publishing
+    // here saves two hand-offs while the next syncer syncs the next group.
+    publish_turn(lock, self);
+  }
+}
+
+void FileStore::publish_turn(std::unique_lock<std::mutex>& lock, const Request* self) {
+  while (!publish_queue_.empty()) {
+    if (self != nullptr && self->done.load()) {
+      // Its caller is answered: later groups are the publisher thread's.
+      publisher_turn_ = true;
+      publish_cv_.notify_one();
+      return;
+    }
+    std::unique_ptr<SealedGroup> group = std::move(publish_queue_.front());
+    publish_queue_.pop_front();
+    lock.unlock();
+    publish(*group);
+    std::vector<std::shared_ptr<Waker>> wakes;
+    lock.lock();
+    complete(group->requests, wakes);
+    roles_cv_.notify_all();  // a syncer may wait for room in the backlog
+    if (!wakes.empty()) {
+      lock.unlock();
+      for (const auto& waker : wakes) waker->wake();
+      lock.lock();
+    }
+  }
+  publisher_busy_ = false;
+  roles_cv_.notify_all();
 }
 
 void FileStore::pass_syncer_role() {
@@ -124,7 +181,7 @@ void FileStore::pass_syncer_role() {
     Request* next = sync_waiters_.front();
     sync_waiters_.pop_front();
     next->sync_turn = true;
-    next->cv.notify_one();
+    next->waker->wake();
     return;
   }
   sync_thread_turn_ = true;
@@ -132,18 +189,24 @@ void FileStore::pass_syncer_role() {
   roles_cv_.notify_all();
 }
 
-void FileStore::complete(std::vector<Request*>& requests) {
+void FileStore::mark_sealed(const SealedGroup& group) {
+  for (Request* request : group.requests) request->sealed = true;
+  // Blocking encoders whose group another syncer took: nothing to sync (and
+  // once done, their requests are gone).
+  std::erase_if(sync_waiters_, [](const Request* request) { return request->sealed; });
+}
+
+void FileStore::complete(std::vector<Request*>& requests, std::vector<std::shared_ptr<Waker>>& wakes) {
   bool queued = false;
   for (Request* request : requests) {
     if (request->on_complete) {
       completions_.push_back(request);
       queued = true;
     } else {
-      // Under the lock: once it is released the caller may return and
-      // destroy the request (so it leaves the waiters too).
-      request->done = true;
-      std::erase(sync_waiters_, request);
-      request->cv.notify_one();
+      // Once done is set the caller may return and destroy the request:
+      // only its waker (shared) is used after this.
+      wakes.push_back(request->waker);
+      request->done.store(true, std::memory_order_release);
     }
   }
   requests.clear();
@@ -162,6 +225,7 @@ void FileStore::run_completions(std::vector<Request*>& requests) {
 void FileStore::start_threads() {
   writer_thread_ = std::thread([this] { writer_loop(); });
   sync_thread_ = std::thread([this] { sync_loop(); });
+  publish_thread_ = std::thread([this] { publish_loop(); });
   completion_thread_ = std::thread([this] { completion_loop(); });
 }
 
@@ -181,7 +245,17 @@ void FileStore::sync_loop() {
     sync_cv_.wait(lock, [&] { return sync_thread_turn_ || threads_stop_; });
     if (!sync_thread_turn_) return;
     sync_thread_turn_ = false;
-    sync_turn(lock);
+    sync_turn(lock, nullptr);
+  }
+}
+
+void FileStore::publish_loop() {
+  std::unique_lock lock(queue_mutex_);
+  while (true) {
+    publish_cv_.wait(lock, [&] { return publisher_turn_ || threads_stop_; });
+    if (!publisher_turn_) return;
+    publisher_turn_ = false;
+    publish_turn(lock, nullptr);
   }
 }
 
@@ -240,10 +314,13 @@ void FileStore::seal_open_group(SealedGroup& sealed) {
   sealed.requests.swap(open_requests_);
   open_request_count_.fetch_sub(sealed.requests.size());
   sealed.failure = std::exchange(open_failure_, Status());
-  // The previous sealed group is indexed: the index answers for its ids.
-  for (const Uuid& id : sealed_ids_) group_ids_.erase(id);
-  sealed_ids_.clear();
-  sealed_ids_.swap(open_ids_);
+  // The index answers for the ids of the groups published so far.
+  while (!sealed_ids_.empty() && sealed_ids_.front().first <= indexed_seq_.load()) {
+    for (const Uuid& id : sealed_ids_.front().second) group_ids_.erase(id);
+    sealed_ids_.pop_front();
+  }
+  sealed.seq = ++sealed_seq_;
+  if (!open_ids_.empty()) sealed_ids_.emplace_back(sealed.seq, std::exchange(open_ids_, {}));
   if (group_records_ > 0) {
     sealed.has_bytes = true;
     sealed_bytes_.clear();
@@ -270,59 +347,96 @@ void FileStore::seal_open_group(SealedGroup& sealed) {
     sealed.wrote = true;
   }
   sealed.totals = totals_;
-  sealed.seq = ++sealed_seq_;
 }
 
-std::vector<FileStore::Request*> FileStore::sync_round(std::unique_lock<std::mutex>& group_lock) {
-  SealedGroup sealed;
+std::unique_ptr<FileStore::SealedGroup> FileStore::sync_round(std::unique_lock<std::mutex>& group_lock) {
+  auto sealed = std::make_unique<SealedGroup>();
   const bool locked_here = !group_lock.owns_lock();
   if (locked_here) group_lock.lock();
-  seal_open_group(sealed);
+  seal_open_group(*sealed);
   std::optional<LogLocation> at;
   File* file = nullptr;
-  if (sealed.has_bytes) {
+  std::uint64_t capacity = 0;
+  if (sealed->has_bytes) {
     at = sealed_location_;
-    file = (*segments_.snapshot())[sealed_location_.segment]->file.get();
+    const auto& segment = (*segments_.snapshot())[sealed_location_.segment];
+    file = segment->file.get();
+    capacity = segment->header.capacity;
   }
   if (locked_here) group_lock.unlock();
-  Status failure = sealed.failure;
-  if (failure.ok() && failed_flag_.load()) {
-    failure = Status::io_error("store refuses writes after an I/O failure; reopen it to recover what was synced");
-  }
+  Status failure = sealed->failure;
+  if (failure.ok() && failed_flag_.load()) failure = refusal_after_failure();
   // sealed_bytes_ changes only at the next seal, which is this role's.
   if (failure.ok() && file != nullptr) failure = file->write_at(at->offset, sealed_bytes_);
-  if (failure.ok() && file != nullptr && options_.sync) failure = file->sync();
-  if (failure.ok() && sealed.wrote) failure = index_->write(sealed.batch);
-  if (!failure.ok()) {
-    // Every success decided in this group may rest on its records (an
-    // idempotent retry of a request in the same group, a condition on a
-    // stream written earlier in the group): none of them is acknowledged.
-    // After an I/O failure every refusal may rest on records that never
-    // became durable too (a stream created by the failed group, in this
-    // group or an earlier one of the pipeline): all get the failure.
-    const bool io_failure = sealed.failure.ok();
-    for (Request* request : sealed.requests) {
-      if (request->status.ok() || io_failure) request->status = failure;
-    }
-    std::lock_guard lock(queue_mutex_);
-    if (failed_.ok()) {
-      failed_ = Status::io_error("store refuses writes after an I/O failure (" + failure.message() +
-                                 "); reopen it to recover what was synced");
-    }
-    failed_flag_.store(true);
-    return std::move(sealed.requests);
+  if (failure.ok() && file != nullptr) {
+    const LogLocation end{at->segment, static_cast<std::uint32_t>(at->offset + sealed_bytes_.size())};
+    failure = zero_ahead(*file, end, capacity);
   }
-  indexed_seq_.store(sealed.seq);
-  if (sealed.has_bytes || sealed.wrote) {
-    committed_end_.store(sealed.totals.next_position, std::memory_order_release);
+  if (failure.ok() && file != nullptr && options_.sync) failure = file->sync();
+  if (!failure.ok()) fail_group(*sealed, failure, /*io_failure=*/sealed->failure.ok());
+  return sealed;
+}
+
+Status FileStore::refusal_after_failure() {
+  return Status::io_error("store refuses writes after an I/O failure; reopen it to recover what was synced");
+}
+
+void FileStore::fail_group(SealedGroup& group, const Status& failure, bool io_failure) {
+  // Every success decided in this group may rest on its records (an
+  // idempotent retry of a request in the same group, a condition on a
+  // stream written earlier in the group): none of them is acknowledged.
+  // After an I/O failure every refusal may rest on records that never
+  // became durable too (a stream created by the failed group, in this
+  // group or an earlier one of the pipeline): all get the failure.
+  for (Request* request : group.requests) {
+    if (request->status.ok() || io_failure) request->status = failure;
+  }
+  group.published = false;
+  std::lock_guard lock(queue_mutex_);
+  if (failed_.ok()) {
+    failed_ = Status::io_error("store refuses writes after an I/O failure (" + failure.message() +
+                               "); reopen it to recover what was synced");
+  }
+  failed_flag_.store(true);
+}
+
+void FileStore::publish(SealedGroup& group) {
+  if (!group.published) return;  // failed in the syncer: completed with its failure
+  // Groups are published in log order: once an index write fails, every
+  // later group fails too (the index misses the earlier group's entries).
+  // A group synced before a failed sync is published as usual.
+  Status failure = publish_failure_;
+  if (failure.ok() && group.wrote) failure = index_->write(group.batch);
+  if (!failure.ok()) {
+    publish_failure_ = failure;
+    fail_group(group, failure, /*io_failure=*/true);
+    return;
+  }
+  indexed_seq_.store(group.seq);
+  if (group.has_bytes || group.wrote) {
+    committed_end_.store(group.totals.next_position, std::memory_order_release);
     {
       std::lock_guard lock(stats_mutex_);
-      published_totals_ = sealed.totals;
+      published_totals_ = group.totals;
     }
     { std::lock_guard lock(commit_mutex_); }
     commit_cv_.notify_all();
   }
-  return std::move(sealed.requests);
+}
+
+Status FileStore::zero_ahead(File& file, LogLocation end, std::uint64_t capacity) {
+  // Zero a chunk whenever the head comes within kZeroLead of the zeroed end:
+  // one allocation commit per chunk instead of one per group.
+  constexpr std::uint64_t kZeroChunk = 1 << 20;
+  constexpr std::uint64_t kZeroLead = 256 << 10;
+  std::uint64_t from = end.offset;
+  if (zeroed_end_.segment == end.segment) from = std::max<std::uint64_t>(from, zeroed_end_.offset);
+  if (from >= end.offset + kZeroLead || from >= capacity) return Status();
+  const std::uint64_t to = std::min(capacity, from + kZeroChunk);
+  static const std::string zeros(kZeroChunk, '\0');
+  if (Status status = file.write_at(from, std::string_view(zeros.data(), to - from)); !status.ok()) return status;
+  zeroed_end_ = LogLocation{end.segment, static_cast<std::uint32_t>(to)};
+  return Status();
 }
 
 void FileStore::drain_for_roll(std::unique_lock<std::mutex>& group_lock) {
@@ -336,9 +450,15 @@ void FileStore::drain_for_roll(std::unique_lock<std::mutex>& group_lock) {
     sync_thread_turn_ = false;
   }
   group_lock.lock();
-  std::vector<Request*> completed = sync_round(group_lock);
+  std::unique_ptr<SealedGroup> synced = sync_round(group_lock);
   std::lock_guard lock(queue_mutex_);
-  complete(completed);
+  mark_sealed(*synced);
+  publish_queue_.push_back(std::move(synced));
+  if (!publisher_busy_) {
+    publisher_busy_ = true;
+    publisher_turn_ = true;
+    publish_cv_.notify_one();
+  }
 }
 
 void FileStore::release_syncer_after_roll() {
