@@ -188,7 +188,8 @@ class FileStore final : public EventStore {
   // `wakes`, best after queue_mutex_ is released. REQUIRES: queue_mutex_.
   void complete(std::vector<Request*>& requests, std::vector<std::shared_ptr<Waker>>& wakes);
   // After a syncer round, before the group is queued for publication: its
-  // requests are sealed and leave sync_waiters_. REQUIRES: queue_mutex_.
+  // requests are sealed (their encoders need no sync turn). REQUIRES:
+  // queue_mutex_.
   void mark_sealed(const SealedGroup& group);
   static void run_completions(std::vector<Request*>& requests);
   // The store threads: started by open, stopped by close.
@@ -332,7 +333,6 @@ class FileStore final : public EventStore {
   bool syncer_busy_ = false;
   bool writer_turn_ = false;           // the encoder role is the writer thread's
   bool sync_thread_turn_ = false;      // the syncer role waits for the sync thread (another may take it)
-  std::deque<Request*> sync_waiters_;  // blocking encoders waiting to sync their group
   // Completed asynchronous requests, in log order: only the completion
   // thread runs their callbacks, one at a time, so they come in that order.
   std::deque<Request*> completions_;
