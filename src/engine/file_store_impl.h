@@ -305,7 +305,9 @@ class FileStore final : public EventStore {
   std::uint64_t run_stream_id_ = 0;
   LogLocation run_group_;
   IndexCheckpoint totals_;      // next position / location / counters
-  std::string group_;           // records of the open group
+  // The open group as it will be written: room for its header (filled in
+  // when sealed), then its records.
+  std::string group_ = std::string(log::kGroupHeaderSize, '\0');
   LogLocation group_location_;  // where the open group starts
   Position group_first_position_ = 0;
   std::uint32_t group_records_ = 0;

@@ -315,10 +315,14 @@ void FileStore::seal_open_group(SealedGroup& sealed) {
   if (!open_ids_.empty()) sealed_ids_.emplace_back(sealed.seq, std::exchange(open_ids_, {}));
   if (group_records_ > 0) {
     sealed.has_bytes = true;
-    sealed_bytes_.clear();
-    log::append_group_header(sealed_bytes_, log::GroupHeader{static_cast<std::uint32_t>(group_.size()), group_records_,
-                                                             group_first_position_});
-    sealed_bytes_.append(group_);
+    // The header goes into the room left for it; the buffers change places
+    // (no copy of the records).
+    std::string header;
+    log::append_group_header(header, log::GroupHeader{static_cast<std::uint32_t>(group_.size() - log::kGroupHeaderSize),
+                                                      group_records_, group_first_position_});
+    group_.replace(0, header.size(), header);
+    sealed_bytes_.swap(group_);
+    group_.assign(log::kGroupHeaderSize, '\0');
     sealed_location_ = group_location_;
     sealed_first_position_ = group_first_position_;
     totals_.next_group =
@@ -326,7 +330,6 @@ void FileStore::seal_open_group(SealedGroup& sealed) {
     group_location_ = totals_.next_group;
     group_first_position_ = totals_.next_position;
     group_records_ = 0;
-    group_.clear();
   }
   if (batch_written_) {
     flush_run();
@@ -423,7 +426,8 @@ Status FileStore::zero_ahead(File& file, LogLocation end, std::uint64_t capacity
   constexpr std::uint64_t kZeroLead = 256 << 10;
   std::uint64_t from = end.offset;
   if (zeroed_end_.segment == end.segment) from = std::max<std::uint64_t>(from, zeroed_end_.offset);
-  if (from >= end.offset + kZeroLead || from >= capacity) return Status();
+  // A group as large as the lead pays for its own blocks once per chunk anyway.
+  if (from >= end.offset + kZeroLead || from >= capacity || sealed_bytes_.size() >= kZeroLead) return Status();
   const std::uint64_t to = std::min(capacity, from + kZeroChunk);
   static const std::string zeros(kZeroChunk, '\0');
   if (Status status = file.write_at(from, std::string_view(zeros.data(), to - from)); !status.ok()) return status;

@@ -95,8 +95,8 @@ Status FileStore::read_recorded(const EventLocation& location, std::string* scra
     return location.record.segment == start.segment && location.record.offset >= start.offset &&
            location.record.offset < start.offset + size;
   };
-  if (location.position >= group_first_position_ && within(group_location_, log::kGroupHeaderSize + group_.size())) {
-    const std::size_t offset = location.record.offset - group_location_.offset - log::kGroupHeaderSize;
+  if (location.position >= group_first_position_ && within(group_location_, group_.size())) {
+    const std::size_t offset = location.record.offset - group_location_.offset;
     return log::decode_record(std::string_view(group_).substr(offset), record);
   }
   if (location.position >= sealed_first_position_ && within(sealed_location_, sealed_bytes_.size())) {
@@ -144,7 +144,7 @@ Status FileStore::encode_write(Request& request) {
       log::append_event_record(group_, record.position, group_time_, part.stream, revision, record.id, client_id,
                                event);
       const LogLocation location{group_location_.segment,
-                                 static_cast<std::uint32_t>(group_location_.offset + log::kGroupHeaderSize + start)};
+                                 static_cast<std::uint32_t>(group_location_.offset + start)};
       if (Status status = apply(record, group_location_, location, group_.size() - start); !status.ok()) return status;
       last_position = record.position;
       result.last_revision = revision++;
@@ -200,7 +200,7 @@ Status FileStore::encode_lifecycle(Request& request) {
       return Status::invalid_argument("not a lifecycle request");
   }
   const LogLocation location{group_location_.segment,
-                             static_cast<std::uint32_t>(group_location_.offset + log::kGroupHeaderSize + start)};
+                             static_cast<std::uint32_t>(group_location_.offset + start)};
   if (Status status = apply(record, group_location_, location, group_.size() - start); !status.ok()) return status;
   request.result.position = record.position;
   request.result.parts.push_back(TransactionPartResult{});
@@ -214,7 +214,7 @@ Status FileStore::make_room(std::size_t bytes) {
     return Status::too_large("request needs " + std::to_string(bytes) + " bytes of log; a segment holds " +
                              std::to_string(usable));
   }
-  if (group_location_.offset + log::kGroupHeaderSize + group_.size() + bytes <= capacity) return Status();
+  if (group_location_.offset + group_.size() + bytes <= capacity) return Status();
   if (encoder_lock_ == nullptr) return Status::io_error("a new segment is needed outside the encoder");
   // Seal the current segment: everything in it (the group syncing, the open
   // group) is written and synced first, so a later segment always implies a
