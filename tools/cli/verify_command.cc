@@ -11,6 +11,9 @@
 //    every event read through the index sums to the same digest as the
 //    stream's events in $all (an event-by-event comparison in O(streams)
 //    memory).
+//    Soft-deleted and tombstoned streams are not listed but keep their
+//    events in $all (until space is reclaimed): such a stream must be known
+//    to the index as deleted, with a head at or past its last event in $all.
 // Prints a JSON summary; exit 0 only when nothing is wrong.
 //
 // 0. For a file: store opened here (not through --server), before the open:
@@ -82,6 +85,7 @@ class Verifier {
     line["lastPosition"] = last_position_ ? Json(*last_position_) : Json(nullptr);
     line["index"] = index_damage_.empty() ? "ok" : "damaged, rebuilt from the log";
     line["streamsComparedEventByEvent"] = streams_compared_;
+    line["deletedStreams"] = deleted_streams_;
     line["problemCount"] = problem_count_;
     line["problems"] = problems_;
     return line;
@@ -139,8 +143,27 @@ class Verifier {
       if (names->size() < kPageSize) break;
       after = names->back();
     }
+    // Streams that are not listed: soft-deleted and tombstoned streams keep
+    // their events in $all until space is reclaimed. A stream the index does
+    // not know at all, or knows as live, is a disagreement.
     for (const auto& [name, seen] : streams_) {
-      if (!seen.listed) problem("stream " + name + " has events in $all but is not listed");
+      if (seen.listed) continue;
+      auto info = store_.stream_info(name);
+      if (info.status().code() == ErrorCode::not_found) {
+        problem("stream " + name + " has events in $all but the index does not know it");
+        continue;
+      }
+      if (!info.ok()) return info.status();
+      if (info->soft_deleted || info->tombstoned) {
+        ++deleted_streams_;
+        if (!info->last_revision || *info->last_revision < seen.last) {
+          problem("stream " + name + " (deleted): its last revision in $all is " + std::to_string(seen.last) +
+                  " but the index says " +
+                  (info->last_revision ? std::to_string(*info->last_revision) : std::string("none")));
+        }
+        continue;
+      }
+      problem("stream " + name + " has events in $all but is not listed");
     }
     return Status();
   }
@@ -227,6 +250,7 @@ class Verifier {
   std::optional<Position> last_position_;
   std::uint64_t problem_count_ = 0;
   std::uint64_t streams_compared_ = 0;
+  std::uint64_t deleted_streams_ = 0;  // soft-deleted or tombstoned, seen in $all
   std::vector<std::string> problems_;
   std::string index_damage_;
 };
