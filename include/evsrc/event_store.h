@@ -151,7 +151,12 @@ class EventStore {
   //   throw; it may call the store, blocking calls included, but not close
   //   or destroy it (close() from a callback fails with invalid_argument);
   // - io_error means the outcome is unknown (the group may have reached the
-  //   disk): retry with the same event ids to find out.
+  //   disk): retry with the same event ids to find out;
+  // - the call may wait while the store's queue is full (backpressure: the
+  //   embedded engine queues about 4 x StoreOptions::max_group_bytes of
+  //   requests not yet encoded), so memory stays bounded whatever the
+  //   callers submit; a callback may call it too (the queue drains without
+  //   the callbacks).
   // Requests queued before close() are completed before close() returns.
   using AppendCallback = std::function<void(Result<AppendResult>)>;
   using CommitCallback = std::function<void(Result<TransactionResult>)>;

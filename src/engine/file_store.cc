@@ -221,6 +221,7 @@ Status FileStore::close() {
     // Requests already queued are still committed and completed.
     std::unique_lock lock(queue_mutex_);
     stopping_ = true;
+    room_cv_.notify_all();  // append_async waiting for room: refused now
     roles_cv_.wait(lock, [&] {
       return queue_.empty() && !encoder_busy_ && !syncer_busy_ && open_request_count_.load() == 0 &&
              publish_queue_.empty() && !publisher_busy_ && completions_.empty();
@@ -230,6 +231,7 @@ Status FileStore::close() {
   writer_cv_.notify_all();
   sync_cv_.notify_all();
   publish_cv_.notify_all();
+  room_cv_.notify_all();
   completion_cv_.notify_all();
   // Joining waits for callbacks the completion thread is still running.
   if (writer_thread_.joinable()) writer_thread_.join();

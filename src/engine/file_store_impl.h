@@ -5,29 +5,34 @@
 //
 // Write path (file_store_pipeline.cc, file_store_writer.cc): callers validate their request and
 // queue it (append/commit wait for it; append_async/commit_async return and
-// are called back). A pipeline of two roles commits the queue; any thread
-// may hold a role, one at a time each:
+// are called back; they wait while the queue is full). A pipeline of three
+// roles commits the queue; any thread may hold a role, one at a time each:
 // - the encoder takes the queued requests, decides them (plan_write over its
 //   stream cache), and encodes the accepted ones into the open group (records
-//   and index batch, in memory);
-// - the syncer seals the open group, writes it with one pwrite, fdatasyncs
-//   once, applies its index batch, publishes the new committed end, and
-//   completes its requests, in log order.
+//   and index batch, in memory; at most max_group_bytes plus one request);
+// - the syncer seals the open group, writes it with one pwrite (zeroing the
+//   segment ahead of it), fdatasyncs once and queues it for publication;
+// - the publisher applies each synced group's index batch, publishes the new
+//   committed end, and completes its requests, in log order.
 // So the next group is decided and encoded while the current one syncs, and
-// only one group at a time is written and not yet synced: the log on disk
-// never holds data after an unsynced group. A blocking caller plays the roles
-// itself when they are free (a lone writer pays no thread hand-off); two
-// store threads (writer, syncer) play them for asynchronous requests, and a
-// third runs their callbacks (so a callback may block on the store).
-// Nothing is acknowledged before it is synced; after a failed write or sync
-// that group and every later one fail, and the store refuses writes until it
-// is reopened (DESIGN §3: no fsync retry).
+// the one before is indexed and answered meanwhile; only one group at a time
+// is written and not yet synced: the log on disk never holds data after an
+// unsynced group. A blocking caller plays the roles itself when they are free
+// (a lone writer pays no thread hand-off); store threads (writer, sync,
+// publish) play them otherwise — the sync thread keeps the syncer role while
+// more is open — and a fourth runs asynchronous callbacks (so a callback may
+// block on the store).
+// Nothing is acknowledged before it is synced and indexed; after a failed
+// write, sync or index write that group and every later one fail, and the
+// store refuses writes until it is reopened (DESIGN §3: no fsync retry).
 //
 // Read path: cursors (event_cursor.h) lend views of the log bytes they read;
 // stream cursors go through the index's runs, $all cursors find the nearest
 // sparse entry and scan the log. read_stream / read_all are pages of owned
-// copies from the same cursors. Readers never look past the committed end,
-// so they never see a group that is not synced and indexed.
+// copies from the same cursors. $all readers never look past the committed
+// end, so they never see a group that is not synced and indexed; a stream
+// read may see a group between its index write and the committed end's
+// publication (it is synced then).
 //
 // Files: file_store.cc (API), file_store_cursors.cc (reads: cursors and the
 // pages built on them), file_store_pipeline.cc (group commit: queue, roles,
@@ -109,9 +114,10 @@ class FileStore final : public EventStore {
     // caller sleeps on its thread's `waker` until its request is `done` or
     // it is given a role to play (encode_turn, sync_turn). Set under
     // queue_mutex_; `done` is also read without it: a done request has no
-    // turn pending (turns go to requests of the open group only, and a
-    // request's group is sealed by the syncer whose turn it has), so once
-    // it is done its caller returns without taking the lock.
+    // turn pending (encode turns go to the front of the queue, sync turns to
+    // a request of the open group that its own encoder just encoded, and
+    // that group is sealed by the holder of that turn), so once it is done
+    // its caller returns without taking the lock.
     std::function<void(Request*)> on_complete;
     std::shared_ptr<Waker> waker;
     std::atomic<bool> done{false};
@@ -253,7 +259,7 @@ class FileStore final : public EventStore {
   void evict_streams();
   Status read_recorded(const EventLocation& location, std::string* scratch, log::LogRecord* record);
   // Called by the syncer after writing a group that ends at `end`, before
-  // its fdatasync: keeps the next kZeroAheadBytes of the segment written
+  // its fdatasync: keeps the next 256 KiB to 1 MiB of the segment written
   // with zeros, so that later groups land in written blocks and their
   // fdatasync has no block allocation to commit (on ext4/XFS a preallocated
   // block written for the first time costs a metadata write at the next
@@ -331,6 +337,14 @@ class FileStore final : public EventStore {
   // group_mutex_ when both are held, never before it).
   std::mutex queue_mutex_;
   std::deque<Request*> queue_;
+  // Bytes of the requests in queue_: append_async waits while more than
+  // kMaxQueuedGroups x max_group_bytes are queued (room_cv_).
+  static constexpr std::size_t kMaxQueuedGroups = 4;
+  std::size_t queued_bytes_ = 0;
+  std::condition_variable room_cv_;
+  // Record bytes of the open group (set by the encoder and the seal; read
+  // by encode_turn, which waits while it is max_group_bytes or more).
+  std::atomic<std::size_t> open_group_bytes_{0};
   bool encoder_busy_ = false;
   bool syncer_busy_ = false;
   bool writer_turn_ = false;           // the encoder role is the writer thread's
@@ -339,7 +353,8 @@ class FileStore final : public EventStore {
   // thread runs their callbacks, one at a time, so they come in that order.
   std::deque<Request*> completions_;
   // Synced groups waiting for the publisher, in log order; at most
-  // kMaxPublishBacklog (sync_turn waits).
+  // kMaxPublishBacklog (sync_turn waits), and one more during a segment
+  // roll (drain_for_roll does not wait).
   static constexpr std::size_t kMaxPublishBacklog = 4;
   std::deque<std::unique_ptr<SealedGroup>> publish_queue_;
   bool publisher_busy_ = false;

@@ -23,6 +23,7 @@ Status FileStore::submit(Request& request) {
   if (stopping_) return Status::closed("store is closed");
   if (!failed_.ok()) return failed_;
   queue_.push_back(&request);
+  queued_bytes_ += request.bytes;
   if (!encoder_busy_) give_encoder_role();
   while (true) {
     if (request.encode_turn) {
@@ -47,6 +48,12 @@ Status FileStore::submit(Request& request) {
 
 void FileStore::submit_async(Request* request) {
   std::unique_lock lock(queue_mutex_);
+  // Backpressure: wait while the queue holds more than kMaxQueuedGroups
+  // groups' worth (a request larger than that waits for an empty queue).
+  const std::size_t limit = kMaxQueuedGroups * options_.max_group_bytes;
+  room_cv_.wait(lock, [&] {
+    return stopping_ || !failed_.ok() || queued_bytes_ == 0 || queued_bytes_ + request->bytes <= limit;
+  });
   Status refused;
   if (stopping_) refused = Status::closed("store is closed");
   if (refused.ok() && !failed_.ok()) refused = failed_;
@@ -58,6 +65,7 @@ void FileStore::submit_async(Request* request) {
     return;
   }
   queue_.push_back(request);
+  queued_bytes_ += request->bytes;
   if (!encoder_busy_) give_encoder_role();
 }
 
@@ -74,13 +82,20 @@ void FileStore::give_encoder_role() {
 }
 
 void FileStore::encode_turn(std::unique_lock<std::mutex>& lock, Request* self) {
+  // The open group holds at most max_group_bytes plus one request: while it
+  // is full (its syncer waits for the one before), the encoder waits for
+  // the seal, and the queue fills up to its bound instead.
+  roles_cv_.wait(lock, [&] { return open_group_bytes_.load() < options_.max_group_bytes; });
   std::vector<Request*> batch;
+  const std::size_t room = options_.max_group_bytes - open_group_bytes_.load();
   std::size_t bytes = 0;
-  while (!queue_.empty() && (batch.empty() || bytes + queue_.front()->bytes <= options_.max_group_bytes)) {
+  while (!queue_.empty() && (batch.empty() || bytes + queue_.front()->bytes <= room)) {
     bytes += queue_.front()->bytes;
     batch.push_back(queue_.front());
     queue_.pop_front();
   }
+  queued_bytes_ -= bytes;
+  room_cv_.notify_all();
   lock.unlock();
   encode_batch(batch);
   lock.lock();
@@ -295,6 +310,7 @@ void FileStore::encode_batch(std::vector<Request*>& batch) {
     encoder_lock_ = nullptr;
     open_requests_.push_back(request);
     open_request_count_.fetch_add(1);
+    open_group_bytes_.store(group_.size() - log::kGroupHeaderSize);
   }
   std::lock_guard group_lock(group_mutex_);
   evict_streams();
@@ -323,6 +339,7 @@ void FileStore::seal_open_group(SealedGroup& sealed) {
     group_.replace(0, header.size(), header);
     sealed_bytes_.swap(group_);
     group_.assign(log::kGroupHeaderSize, '\0');
+    open_group_bytes_.store(0);
     sealed_location_ = group_location_;
     sealed_first_position_ = group_first_position_;
     totals_.next_group =
@@ -350,14 +367,13 @@ std::unique_ptr<FileStore::SealedGroup> FileStore::sync_round(std::unique_lock<s
   if (locked_here) group_lock.lock();
   seal_open_group(*sealed);
   std::optional<LogLocation> at;
-  File* file = nullptr;
-  std::uint64_t capacity = 0;
+  std::shared_ptr<const Segment> segment;
   if (sealed->has_bytes) {
     at = sealed_location_;
-    const auto& segment = (*segments_.snapshot())[sealed_location_.segment];
-    file = segment->file.get();
-    capacity = segment->header.capacity;
+    segment = (*segments_.snapshot())[sealed_location_.segment];
   }
+  File* const file = segment ? segment->file.get() : nullptr;
+  const std::uint64_t capacity = segment ? segment->header.capacity : 0;
   if (locked_here) group_lock.unlock();
   Status failure = sealed->failure;
   if (failure.ok() && failed_flag_.load()) failure = refusal_after_failure();
@@ -368,7 +384,9 @@ std::unique_ptr<FileStore::SealedGroup> FileStore::sync_round(std::unique_lock<s
     failure = zero_ahead(*file, end, capacity);
   }
   if (failure.ok() && file != nullptr && options_.sync) failure = file->sync();
-  if (!failure.ok()) fail_group(*sealed, failure, /*io_failure=*/sealed->failure.ok());
+  // A group that failed encoding is never written: every decision in it
+  // may rest on its records too, so every request gets the failure.
+  if (!failure.ok()) fail_group(*sealed, failure, /*io_failure=*/true);
   return sealed;
 }
 
@@ -393,6 +411,7 @@ void FileStore::fail_group(SealedGroup& group, const Status& failure, bool io_fa
                                "); reopen it to recover what was synced");
   }
   failed_flag_.store(true);
+  room_cv_.notify_all();
 }
 
 void FileStore::publish(SealedGroup& group) {

@@ -22,6 +22,7 @@
 
 #include "crash/crash_support.h"
 #include "engine/fault_injection_env.h"
+#include "engine/log_format.h"
 #include "evsrc/env.h"
 #include "evsrc/event_store.h"
 
@@ -224,6 +225,157 @@ TEST_F(PipelineFaultTest, RefusalsBehindAFailedSyncGetTheFailure) {
   EXPECT_EQ(results[1].code(), ErrorCode::io_error) << results[1].to_string();
   fault_env_->reset();
   (void)(*store)->close();
+}
+
+// A group that is never written because encoding one of its requests failed
+// (here: reading an earlier event for an idempotent retry fails) fails every
+// request of it: a refusal decided against the group's own records (the
+// stream a request before it created) is no answer either (review of the
+// three-stage pipeline, finding 1).
+TEST_F(PipelineFaultTest, RefusalsInAGroupThatFailsEncodingGetTheFailure) {
+  memory_env_ = new_memory_env();
+  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  EventData recorded = make_event(0);
+  {
+    Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    ASSERT_TRUE((*store)->append("old", ExpectedRevision::any(), std::vector<EventData>{recorded}).ok());
+    ASSERT_TRUE((*store)->close().ok());
+  }
+  Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  // Hold the first group's log write, so that the next requests form one
+  // group behind it.
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool held = false;
+  bool release = false;
+  fault_env_->set_observer([&](EnvOp op, const std::string& path) {
+    if (op != EnvOp::write || path.find("/log/") == std::string::npos) return;
+    std::unique_lock lock(mutex);
+    if (held) return;
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  std::vector<Status> results(4);
+  int done = 0;
+  auto callback = [&](int i) {
+    return [&, i](Result<AppendResult> result) {
+      std::lock_guard lock(mutex);
+      results[static_cast<std::size_t>(i)] = result.status();
+      ++done;
+      cv.notify_all();
+    };
+  };
+  (*store)->append_async("first", ExpectedRevision::any(), {make_event(1)}, callback(0));
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return held; }));
+  }
+  fault_env_->fail_nth(EnvOp::read, 0);
+  (*store)->append_async("created", ExpectedRevision::any(), {make_event(2)}, callback(1));
+  (*store)->append_async("created", ExpectedRevision::no_stream(), {make_event(3)}, callback(2));
+  (*store)->append_async("old", ExpectedRevision::any(), {recorded}, callback(3));  // reads the log: fails
+  std::this_thread::sleep_for(200ms);  // the three are encoded into one group meanwhile
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+    cv.notify_all();
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done == 4; }));
+  }
+  EXPECT_TRUE(results[0].ok()) << results[0].to_string();
+  for (int i = 1; i < 4; ++i) EXPECT_EQ(results[i].code(), ErrorCode::io_error) << i << ": " << results[i].to_string();
+  fault_env_->set_observer({});
+  fault_env_->reset();
+  (void)(*store)->close();
+  store = open_store("file:/store", options());
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  EXPECT_EQ((*store)->stream_info("created").status().code(), ErrorCode::not_found);
+  EXPECT_TRUE((*store)->close().ok());
+}
+
+// Backpressure: while a sync is stuck, append_async stops returning once
+// the queue holds about 4 x max_group_bytes, and the open group does not
+// grow past max_group_bytes: every group in the log is at most that plus
+// one request. Nothing is lost once the sync goes on.
+TEST_F(PipelineFaultTest, AQueueBehindAStuckSyncIsBounded) {
+  memory_env_ = new_memory_env();
+  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  StoreOptions bounded = options();
+  bounded.max_group_bytes = 64 << 10;
+  Result<std::unique_ptr<EventStore>> store = open_store("file:/store", bounded);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool held = false;
+  bool release = false;
+  fault_env_->set_observer([&](EnvOp op, const std::string& path) {
+    if (op != EnvOp::sync || path.find("/log/") == std::string::npos) return;
+    std::unique_lock lock(mutex);
+    if (held) return;
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  constexpr int kAppends = 4000;  // ~1 MiB of ~260-byte records: 16 x max_group_bytes
+  std::atomic<int> returned{0};
+  std::atomic<int> completed{0};
+  std::atomic<int> failed{0};
+  std::thread producer([&] {
+    for (int i = 0; i < kAppends; ++i) {
+      (*store)->append_async("s-" + std::to_string(i % 16), ExpectedRevision::any(), {make_event(i)},
+                             [&](Result<AppendResult> result) {
+                               if (!result.ok()) failed.fetch_add(1);
+                               completed.fetch_add(1);
+                             });
+      returned.fetch_add(1);
+    }
+  });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return held; }));
+  }
+  std::this_thread::sleep_for(300ms);
+  const int returned_while_stuck = returned.load();
+  {
+    std::lock_guard lock(mutex);
+    release = true;
+    cv.notify_all();
+  }
+  producer.join();
+  for (int i = 0; i < 6000 && completed.load() < kAppends; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(completed.load(), kAppends);
+  EXPECT_EQ(failed.load(), 0);
+  // Queue (4 x 64 KiB) + open group (64 KiB) + the stuck group, of
+  // ~260-byte requests: about 1300 calls; unbounded, all 4000 return.
+  EXPECT_LT(returned_while_stuck, 1500) << "append_async did not wait for room";
+  EXPECT_GT(returned_while_stuck, 0);
+  fault_env_->set_observer({});
+  ASSERT_TRUE((*store)->close().ok());
+
+  // Every group in the log: at most max_group_bytes of records plus one
+  // request's (the one that opened a batch may be larger than the rest).
+  auto file = memory_env_->open_file("/store/log/segment-000000000000.evlog", Env::OpenMode::read_only);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  std::uint64_t offset = log::kSegmentHeaderSize;
+  std::uint64_t events = 0;
+  std::uint32_t largest = 0;
+  while (true) {
+    std::string header(log::kGroupHeaderSize, '\0');
+    std::size_t read = 0;
+    ASSERT_TRUE((*file)->read_at(offset, header.size(), header.data(), &read).ok());
+    const auto group = log::decode_group_header(std::string_view(header.data(), read));
+    if (!group) break;
+    largest = std::max(largest, group->record_bytes);
+    events += group->record_count;
+    offset += log::kGroupHeaderSize + group->record_bytes;
+  }
+  EXPECT_EQ(events, static_cast<std::uint64_t>(kAppends));
+  EXPECT_LE(largest, bounded.max_group_bytes + 1024) << "a group grew past max_group_bytes";
 }
 
 // close() from a completion callback would wait for itself: it is refused
