@@ -204,6 +204,8 @@ class FileStore final : public EventStore {
   void sync_loop();
   void publish_loop();
   void completion_loop();
+  template <typename Play>
+  void play_turns(std::condition_variable& cv, bool& turn, Play play);
   // Encodes `batch` into the open group (takes group_mutex_ per request).
   void encode_batch(std::vector<Request*>& batch);
   // One syncer round: seals the open group, writes and syncs it. Returns it

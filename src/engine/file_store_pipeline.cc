@@ -236,34 +236,30 @@ void FileStore::start_threads() {
   completion_thread_ = std::thread([this] { completion_loop(); });
 }
 
-void FileStore::writer_loop() {
+// A store thread's loop: sleeps until `turn` is given, plays it, until the
+// threads stop.
+template <typename Play>
+void FileStore::play_turns(std::condition_variable& cv, bool& turn, Play play) {
   std::unique_lock lock(queue_mutex_);
   while (true) {
-    writer_cv_.wait(lock, [&] { return writer_turn_ || threads_stop_; });
-    if (!writer_turn_) return;
-    writer_turn_ = false;
-    encode_turn(lock, nullptr);
+    cv.wait(lock, [&] { return turn || threads_stop_; });
+    if (!turn) return;
+    turn = false;
+    play(lock);
   }
+}
+
+void FileStore::writer_loop() {
+  play_turns(writer_cv_, writer_turn_, [this](std::unique_lock<std::mutex>& lock) { encode_turn(lock, nullptr); });
 }
 
 void FileStore::sync_loop() {
-  std::unique_lock lock(queue_mutex_);
-  while (true) {
-    sync_cv_.wait(lock, [&] { return sync_thread_turn_ || threads_stop_; });
-    if (!sync_thread_turn_) return;
-    sync_thread_turn_ = false;
-    sync_turn(lock, nullptr);
-  }
+  play_turns(sync_cv_, sync_thread_turn_, [this](std::unique_lock<std::mutex>& lock) { sync_turn(lock, nullptr); });
 }
 
 void FileStore::publish_loop() {
-  std::unique_lock lock(queue_mutex_);
-  while (true) {
-    publish_cv_.wait(lock, [&] { return publisher_turn_ || threads_stop_; });
-    if (!publisher_turn_) return;
-    publisher_turn_ = false;
-    publish_turn(lock, nullptr);
-  }
+  play_turns(publish_cv_, publisher_turn_,
+             [this](std::unique_lock<std::mutex>& lock) { publish_turn(lock, nullptr); });
 }
 
 void FileStore::completion_loop() {
