@@ -68,6 +68,11 @@ class Env {
   // True when files do not live on the real file system (the engine then
   // keeps its indexes in memory too).
   virtual bool in_memory() const { return false; }
+  // Called before the engine writes a batch to a database it keeps beside
+  // the log (the derived index, in RocksDB, whose files do not go through
+  // this Env). An error makes that write fail as an I/O failure of the
+  // index would (a fault-injecting Env uses this); the default allows it.
+  virtual Status before_index_write(const std::string& path) { return Status(); }
 
   // The real file system. Never destroyed.
   static Env* posix();

@@ -148,8 +148,14 @@ class EventStore {
   //   queuing, e.g. invalid_argument or closed; and backends without a
   //   pipeline of their own, whose default runs the blocking call inline);
   // - `done` should be short (it holds up later completions) and must not
-  //   throw; it may call the store, blocking calls included, but not close
-  //   or destroy it (close() from a callback fails with invalid_argument);
+  //   throw (an exception is reported on stderr and dropped, so the other
+  //   completions still run); it may call the store, blocking calls
+  //   included, but not close or destroy it (close() from a callback fails
+  //   with invalid_argument);
+  // - a completion due on the calling thread while that thread runs a
+  //   completion runs right after the outer one returns: a callback that
+  //   writes again (a chain of appends, a retry) loops without recursing,
+  //   and must not wait for the completion of a write it starts;
   // - io_error means the outcome is unknown (the group may have reached the
   //   disk): retry with the same event ids to find out;
   // - the call may wait while the store's queue is full (backpressure: the

@@ -41,6 +41,8 @@ std::string_view env_op_name(EnvOp op) {
       return "rename";
     case EnvOp::lock:
       return "lock";
+    case EnvOp::index_write:
+      return "index_write";
   }
   return "unknown";
 }
@@ -522,6 +524,14 @@ Result<std::unique_ptr<FileLock>> FaultInjectionEnv::lock_file(const std::string
 }
 
 bool FaultInjectionEnv::in_memory() const { return base_->in_memory(); }
+
+Status FaultInjectionEnv::before_index_write(const std::string& path) {
+  const std::string name = normalize_path(path);
+  if (std::optional<FaultKind> fault = before(EnvOp::index_write, name)) {
+    return fault_status(*fault, EnvOp::index_write, name);
+  }
+  return base_->before_index_write(name);
+}
 
 void FaultInjectionEnv::fail_nth(EnvOp op, std::uint64_t n, FaultKind fault) {
   std::lock_guard lock(mutex_);

@@ -76,6 +76,7 @@ enum class EnvOp : std::uint8_t {
   remove,
   rename,
   lock,
+  index_write,  // Env::before_index_write: a batch written to the index
 };
 
 // "write", "sync_dir", ...
@@ -110,6 +111,7 @@ class FaultInjectionEnv final : public Env {
   Status rename_file(const std::string& from, const std::string& to) override;
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override;
   bool in_memory() const override;
+  Status before_index_write(const std::string& path) override;
 
   // --- faults ---
 

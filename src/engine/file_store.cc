@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/append_rules.h"
+#include "core/inline_completion.h"
 #include "core/read_paging.h"
 #include "engine/file_store_impl.h"
 
@@ -79,7 +80,7 @@ void FileStore::append_async(std::string stream, ExpectedRevision expected, std:
   if (status.ok()) status = validate_append(stream, events, options_.limits);
   if (status.ok()) status = check_unique_ids(events);
   if (!status.ok()) {
-    done(status);
+    complete_inline([done = std::move(done), status = std::move(status)] { done(status); });
     return;
   }
   auto request = std::make_unique<AsyncRequest>();
@@ -109,7 +110,7 @@ void FileStore::commit_async(std::vector<TransactionPart> parts, CommitCallback 
   Status status = check_open();
   if (status.ok()) status = validate_transaction(parts, options_.limits);
   if (!status.ok()) {
-    done(status);
+    complete_inline([done = std::move(done), status = std::move(status)] { done(status); });
     return;
   }
   auto request = std::make_unique<AsyncRequest>();

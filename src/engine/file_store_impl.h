@@ -197,6 +197,7 @@ class FileStore final : public EventStore {
   // requests are sealed (their encoders need no sync turn). REQUIRES:
   // queue_mutex_.
   void mark_sealed(const SealedGroup& group);
+  static void run_completion(Request* request);
   static void run_completions(std::vector<Request*>& requests);
   // The store threads: started by open, stopped by close.
   void start_threads();
@@ -251,6 +252,8 @@ class FileStore final : public EventStore {
   // Extends the run being built by one event, or starts a new one.
   void add_to_run(std::uint64_t stream_id, const log::LogRecord& record, LogLocation group, LogLocation location);
   void flush_run();
+  // Every index write goes through here: Env::before_index_write first.
+  Status write_index(IndexBatch& batch);
   Status finish_batch();
   // The stream's head from the cache (loaded from the index on a miss);
   // nullptr when the stream was never written and !create. Valid until the

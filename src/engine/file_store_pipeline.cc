@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/inline_completion.h"
 #include "engine/file_store_impl.h"
 
 namespace evsrc {
@@ -60,8 +61,9 @@ void FileStore::submit_async(Request* request) {
   if (!refused.ok()) {
     lock.unlock();
     request->status = std::move(refused);
-    std::vector<Request*> refused_request{request};
-    run_completions(refused_request);  // on the caller's thread, as documented
+    // On the caller's thread, as documented (deferred while it runs a
+    // completion: a callback that retries loops instead of recursing).
+    complete_inline([request] { run_completion(request); });
     return;
   }
   queue_.push_back(request);
@@ -220,12 +222,16 @@ void FileStore::complete(std::vector<Request*>& requests, std::vector<std::share
   if (queued) completion_cv_.notify_one();
 }
 
+void FileStore::run_completion(Request* request) {
+  // The callback frees the request: it runs from a copy of its own.
+  const std::function<void(Request*)> callback = std::move(request->on_complete);
+  evsrc::run_completion([&] { callback(request); });
+}
+
 void FileStore::run_completions(std::vector<Request*>& requests) {
-  for (Request* request : requests) {
-    // The callback frees the request: it runs from a copy of its own.
-    const std::function<void(Request*)> callback = std::move(request->on_complete);
-    callback(request);
-  }
+  // Writes refused inline by these callbacks complete after each returns.
+  const CompletionScope scope;
+  for (Request* request : requests) run_completion(request);
   requests.clear();
 }
 
@@ -416,7 +422,7 @@ void FileStore::publish(SealedGroup& group) {
   // later group fails too (the index misses the earlier group's entries).
   // A group synced before a failed sync is published as usual.
   Status failure = publish_failure_;
-  if (failure.ok() && group.wrote) failure = index_->write(group.batch);
+  if (failure.ok() && group.wrote) failure = write_index(group.batch);
   if (!failure.ok()) {
     publish_failure_ = failure;
     fail_group(group, failure, /*io_failure=*/true);

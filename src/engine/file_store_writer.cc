@@ -360,13 +360,18 @@ void FileStore::index_event_id(const Uuid& id, const EventLocation& location) {
   open_ids_.push_back(id);
 }
 
+Status FileStore::write_index(IndexBatch& batch) {
+  if (Status status = env_->before_index_write(directory_ + "/index"); !status.ok()) return status;
+  return index_->write(batch);
+}
+
 Status FileStore::finish_batch() {
   // Replay only (no encoder or syncer runs yet): the batch is written now.
   flush_run();
   for (const std::string& name : dirty_streams_) batch_.put_stream(name, streams_.at(name));
   dirty_streams_.clear();
   batch_.put_checkpoint(totals_);
-  Status status = index_->write(batch_);
+  Status status = write_index(batch_);
   batch_.clear();
   batch_written_ = false;
   group_ids_.clear();

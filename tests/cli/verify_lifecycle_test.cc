@@ -74,7 +74,7 @@ TEST_F(VerifyLifecycle, TombstonedStream) {
 }
 
 TEST_F(VerifyLifecycle, SoftDeletedThenRecreatedStream) {
-  prepare("a-1", [this](EventStore& store) {
+  prepare("a-1", [](EventStore& store) {
     ASSERT_TRUE(store.delete_stream("a-1", ExpectedRevision::any()).ok());
     append(store, "a-1", 2);
   });

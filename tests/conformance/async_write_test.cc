@@ -2,9 +2,12 @@
 // decisions as the blocking calls, each callback called exactly once, never
 // before the write is visible, in log order; queued requests are completed
 // by close().
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -261,6 +264,102 @@ TEST_P(StoreConformance, AsyncCallbackMayBlockOnTheStoreUnderLoad) {
   EXPECT_TRUE(failures.empty()) << failures.front().to_string();
   lock.unlock();
   EXPECT_EQ(read_whole_stream(store(), "nested").size(), static_cast<std::size_t>(kAppends / 10));
+}
+
+// Counts how deeply completion callbacks nest on one thread: a callback that
+// writes again must see its own write completed after it returns, never
+// inside it (the stack stays flat however long the chain).
+class NestingProbe {
+ public:
+  // Wraps `body` so that its nesting depth on this thread is recorded.
+  template <typename Body>
+  void run(Body&& body) {
+    const int depth = ++depth_;
+    int seen = deepest_.load();
+    while (depth > seen && !deepest_.compare_exchange_weak(seen, depth)) {
+    }
+    body();
+    --depth_;
+  }
+  int deepest() const { return deepest_.load(); }
+
+ private:
+  static thread_local int depth_;
+  std::atomic<int> deepest_{0};
+};
+thread_local int NestingProbe::depth_ = 0;
+
+// Each callback starts the next append of a chain.
+TEST_P(StoreConformance, AsyncCallbackChainDoesNotRecurse) {
+  constexpr int kChain = 300;
+  NestingProbe probe;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int completed = 0;
+  Status failure;
+  std::function<void(int)> start = [&](int link) {
+    store().append_async("chain", ExpectedRevision::any(), make_events(1), [&, link](Result<AppendResult> result) {
+      probe.run([&] {
+        if (result.ok() && link + 1 < kChain) start(link + 1);
+        std::lock_guard lock(mutex);
+        if (!result.ok() && failure.ok()) failure = result.status();
+        ++completed;
+        cv.notify_all();
+      });
+    });
+  };
+  start(0);
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return completed == kChain || !failure.ok(); })) << completed;
+  ASSERT_OK(failure);
+  lock.unlock();
+  EXPECT_EQ(probe.deepest(), 1) << "a callback ran inside the callback that started its write";
+  EXPECT_EQ(read_whole_stream(store(), "chain").size(), static_cast<std::size_t>(kChain));
+}
+
+// A callback that retries a refused write (here: the store is closed) loops,
+// one completion after the other, instead of recursing.
+TEST_P(StoreConformance, AsyncRetryAfterRefusalDoesNotRecurse) {
+  constexpr int kRetries = 2000;
+  ASSERT_OK(store().close());
+  NestingProbe probe;
+  int attempts = 0;
+  std::vector<ErrorCode> codes;
+  std::function<void()> attempt = [&] {
+    ++attempts;
+    store().append_async("refused", ExpectedRevision::any(), make_events(1), [&](Result<AppendResult> result) {
+      probe.run([&] {
+        codes.push_back(result.status().code());
+        if (attempts < kRetries) attempt();
+      });
+    });
+  };
+  attempt();  // refusals complete on this thread: all of them before it returns
+  EXPECT_EQ(attempts, kRetries);
+  ASSERT_EQ(codes.size(), static_cast<std::size_t>(kRetries));
+  for (ErrorCode code : codes) EXPECT_EQ(code, ErrorCode::closed);
+  EXPECT_EQ(probe.deepest(), 1) << "a refusal completed inside the callback that retried";
+  store_ = nullptr;
+}
+
+// A callback must not throw; one that does (a caller's bug) has its
+// exception dropped: the other callbacks still run once, the store goes on.
+TEST_P(StoreConformance, AsyncCallbackThatThrowsDoesNotStopTheStore) {
+  constexpr std::size_t kAppends = 50;
+  AppendResults results;
+  for (std::size_t i = 0; i < kAppends; ++i) {
+    EventStore::AppendCallback record = results.slot(i);
+    store().append_async("throwing", ExpectedRevision::any(), make_events(1),
+                         [record, i](Result<AppendResult> result) {
+                           record(std::move(result));
+                           if (i % 5 == 0) throw std::runtime_error("a callback's bug");
+                         });
+  }
+  ASSERT_TRUE(results.wait_for(kAppends)) << "a throwing callback stopped the completions";
+  EXPECT_EQ(results.duplicates(), 0u);
+  for (const auto& result : results.results()) EXPECT_OK(*result);
+  ASSERT_OK(store().append("throwing", ExpectedRevision::any(), make_events(1)));
+  EXPECT_EQ(read_whole_stream(store(), "throwing").size(), kAppends + 1);
 }
 
 // close() completes what was queued: every callback runs before it returns,
