@@ -38,6 +38,13 @@ class File {
   virtual Status truncate(std::uint64_t size) = 0;
   virtual Result<std::uint64_t> size() const = 0;
   virtual Status close() = 0;
+  // Maps the file's first `size` bytes read-only into memory and returns
+  // their address, or nullptr when this File does not map (the caller then
+  // uses read_at). The mapping lives as long as the File (close() keeps it).
+  // Reading a mapped byte past the file's end, or one the disk cannot
+  // deliver, raises SIGBUS: map only files that are not truncated while
+  // mapped, and read only bytes known to be written.
+  virtual const char* map_read_only(std::uint64_t size) { return nullptr; }
 };
 
 // Held while a store is open; released on destruction.

@@ -58,6 +58,14 @@ struct StoreOptions {
   // again when next written, so the writer's memory does not grow with the
   // number of streams.
   std::size_t stream_cache_bytes = 32 << 20;
+
+  // When true (the default), reads take their bytes from a read-only memory
+  // mapping of each log segment instead of copying them with pread() (where
+  // the Env can map: the real file system). Faster reads, one caveat: a disk
+  // error while a mapped page is read ends the process (SIGBUS) instead of
+  // failing the read with io_error. `evsrc verify` reads without mappings so
+  // that it reports damage. Checksums are verified either way.
+  bool mmap_reads = true;
 };
 
 }  // namespace evsrc

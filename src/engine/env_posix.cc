@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,18 @@ class PosixFile final : public File {
  public:
   PosixFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   ~PosixFile() override {
+    if (mapped_ != nullptr) ::munmap(mapped_, mapped_size_);
     if (fd_ >= 0) ::close(fd_);
+  }
+
+  const char* map_read_only(std::uint64_t size) override {
+    if (mapped_ != nullptr) return size <= mapped_size_ ? static_cast<const char*>(mapped_) : nullptr;
+    if (fd_ < 0 || size == 0) return nullptr;
+    void* address = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
+    if (address == MAP_FAILED) return nullptr;  // callers read with pread instead
+    mapped_ = address;
+    mapped_size_ = size;
+    return static_cast<const char*>(mapped_);
   }
 
   Status write_at(std::uint64_t offset, std::string_view data) override {
@@ -89,6 +101,8 @@ class PosixFile final : public File {
  private:
   std::string path_;
   int fd_;
+  void* mapped_ = nullptr;
+  std::size_t mapped_size_ = 0;
 };
 
 class PosixFileLock final : public FileLock {

@@ -50,7 +50,7 @@ class LogCursor {
   std::size_t record_size() const { return record_size_; }
   // The framed bytes of the record last returned (valid until next()).
   std::string_view record_bytes() const {
-    return std::string_view(buffer_.data() + (record_location_.offset - buffer_offset_), record_size_);
+    return std::string_view(data() + (record_location_.offset - buffer_offset_), record_size_);
   }
   bool between_groups() const { return group_left_ == 0; }
   // Position of the first record of the current group.
@@ -70,8 +70,12 @@ class LogCursor {
   Position group_first_position_ = 0;
   LogLocation record_location_;
   std::size_t record_size_ = 0;
-  std::string buffer_;           // bytes of segment next_.segment starting at buffer_offset_
-  std::size_t buffer_size_ = 0;  // valid bytes of buffer_ (its size is only capacity)
+  // Bytes of segment buffer_segment_ from buffer_offset_: the segment's
+  // mapping, or buffer_ (read with pread; its size is only capacity).
+  const char* data() const { return mapped_ != nullptr ? mapped_ : buffer_.data(); }
+  const char* mapped_ = nullptr;
+  std::string buffer_;
+  std::size_t buffer_size_ = 0;  // valid bytes at data()
   std::uint64_t buffer_offset_ = 0;
   std::uint32_t buffer_segment_ = UINT32_MAX;
 };
@@ -105,12 +109,16 @@ class RunReader {
   std::uint32_t left_ = 0;      // records not yet returned
   std::size_t used_ = 0;        // bytes of the run consumed
   std::size_t record_offset_ = 0;
-  std::string buffer_;          // the run's bytes read so far (its size is only capacity)
-  std::size_t buffer_size_ = 0;
+  // The run's bytes from start_: the segment's mapping, or buffer_ (read so
+  // far with pread; its size is only capacity).
+  const char* data() const { return mapped_ != nullptr ? mapped_ : buffer_.data(); }
+  const char* mapped_ = nullptr;
+  std::string buffer_;
+  std::size_t buffer_size_ = 0;  // valid bytes at data()
 };
 
-// Reads and decodes the single record at `location`. `scratch` holds the
-// bytes the record's views point into.
+// Reads and decodes the single record at `location`. The record's views
+// point into the segment's mapping, or into `scratch` (read with pread).
 Status read_record_at(const SegmentList& segments, LogLocation location, std::string* scratch,
                       log::LogRecord* record);
 

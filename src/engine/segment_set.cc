@@ -82,6 +82,7 @@ Status SegmentSet::load() {
     segment->header = *header;
     segment->path = path;
     segment->file = std::shared_ptr<File>(std::move(*file));
+    map(*segment);
     segments->push_back(std::move(segment));
   }
   std::lock_guard lock(mutex_);
@@ -103,11 +104,21 @@ Result<std::shared_ptr<const Segment>> SegmentSet::create(std::uint64_t number, 
   segment->header = header;
   segment->path = path;
   segment->file = std::shared_ptr<File>(std::move(*file));
+  map(*segment);
   std::lock_guard lock(mutex_);
   auto segments = std::make_shared<SegmentList>(*segments_);
   segments->push_back(segment);
   segments_ = std::move(segments);
   return std::shared_ptr<const Segment>(segment);
+}
+
+void SegmentSet::map(Segment& segment) const {
+  if (!map_reads_) return;
+  // A file shorter than its capacity (damaged) is read with pread, which
+  // reports the short read instead of faulting.
+  Result<std::uint64_t> size = segment.file->size();
+  if (!size.ok() || *size < segment.header.capacity) return;
+  segment.mapped = segment.file->map_read_only(segment.header.capacity);
 }
 
 std::shared_ptr<const SegmentList> SegmentSet::snapshot() const {

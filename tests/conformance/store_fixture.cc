@@ -26,9 +26,13 @@ void StoreConformance::SetUp() {
 }
 
 StoreOptions StoreConformance::backend_options(StoreOptions options) const {
-  // The engine with a stream cache of no bytes: every stream head is dropped
-  // after each group commit and read from the index again.
-  if (GetParam().name == "file_without_stream_cache") options.stream_cache_bytes = 0;
+  // The engine's slow paths: a stream cache of no bytes (every stream head
+  // is dropped after each group commit and read from the index again) and
+  // reads copied with pread instead of taken from mapped segments.
+  if (GetParam().name == "file_pread_uncached") {
+    options.stream_cache_bytes = 0;
+    options.mmap_reads = false;
+  }
   return options;
 }
 
@@ -67,7 +71,7 @@ void StoreConformance::reopen_after_close(const StoreOptions& options) {
 
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values(Backend{"memory", false}, Backend{"file", true},
-                                                           Backend{"file_without_stream_cache", true},
+                                                           Backend{"file_pread_uncached", true},
                                                            Backend{"postgres", true}, Backend{"dynamodb", true}),
                          [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 

@@ -22,7 +22,7 @@ namespace evsrc_test {
 using namespace evsrc;  // NOLINT(google-build-using-namespace): test-only shorthand
 
 struct Backend {
-  // test name suffix: "memory", "file", "file_without_stream_cache",
+  // test name suffix: "memory", "file", "file_pread_uncached",
   // "postgres", "dynamodb"
   std::string name;
   bool persists;     // whether data survives close() + open_store()

@@ -1,9 +1,12 @@
-// Tests of new_memory_env() and FaultInjectionEnv.
+// Tests of new_memory_env(), FaultInjectionEnv and the mapping of Env::posix().
 #include "evsrc/env.h"
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -39,6 +42,43 @@ std::vector<std::string> names(Env& env, const std::string& dir) {
   if (!list.ok()) return {};
   std::sort(list->begin(), list->end());
   return *list;
+}
+
+// ---- posix env: read-only mappings ----------------------------------------
+
+// A mapping shows what was written, before and after it was made (one page
+// cache), survives close(), and is refused for what cannot be mapped.
+TEST(PosixEnvMapping, ShowsWritesAndOutlivesClose) {
+  char pattern[] = "/tmp/evsrc-env-map-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string path = std::string(pattern) + "/segment";
+  Env* env = Env::posix();
+  std::unique_ptr<File> file = open_or_die(*env, path);
+  ASSERT_NE(file, nullptr);
+  ASSERT_TRUE(file->allocate(1 << 16).ok());
+  ASSERT_TRUE(file->write_at(100, "before").ok());
+  const char* mapped = file->map_read_only(1 << 16);
+  ASSERT_NE(mapped, nullptr);
+  EXPECT_EQ(std::string_view(mapped + 100, 6), "before");
+  ASSERT_TRUE(file->write_at(40000, "after").ok());
+  EXPECT_EQ(std::string_view(mapped + 40000, 5), "after");
+  EXPECT_EQ(file->map_read_only(1 << 16), mapped) << "one mapping per file";
+  EXPECT_EQ(file->map_read_only(1 << 17), nullptr) << "no second, larger mapping";
+  ASSERT_TRUE(file->close().ok());
+  EXPECT_EQ(std::string_view(mapped + 100, 6), "before") << "close() keeps the mapping";
+  file.reset();
+  std::filesystem::remove_all(pattern);
+}
+
+TEST(PosixEnvMapping, EnvsWithoutMappingsSayNo) {
+  std::unique_ptr<Env> memory = new_memory_env();
+  std::unique_ptr<File> file = open_or_die(*memory, "/f");
+  ASSERT_TRUE(file->write_at(0, "bytes").ok());
+  EXPECT_EQ(file->map_read_only(5), nullptr);
+  FaultInjectionEnv faults(memory.get());
+  std::unique_ptr<File> wrapped = open_or_die(faults, "/g");
+  ASSERT_TRUE(wrapped->write_at(0, "bytes").ok());
+  EXPECT_EQ(wrapped->map_read_only(5), nullptr) << "faults are injected into read_at, so no mapping";
 }
 
 // ---- memory env ------------------------------------------------------------

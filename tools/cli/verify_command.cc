@@ -266,6 +266,7 @@ std::string file_store_directory(const CommandContext& context) {
 int run_verify(const CommandContext& context) {
   StoreOptions options;
   options.verify_all_on_open = true;
+  options.mmap_reads = false;  // a bad sector is reported, not a SIGBUS
   std::string index_damage;
   const std::string directory = file_store_directory(context);
   std::error_code ignored;
