@@ -39,8 +39,9 @@ class File {
   virtual Result<std::uint64_t> size() const = 0;
   virtual Status close() = 0;
   // Maps the file's first `size` bytes read-only into memory and returns
-  // their address, or nullptr when this File does not map (the caller then
-  // uses read_at). The mapping lives as long as the File (close() keeps it).
+  // their address, or nullptr when this File does not map or is shorter than
+  // `size` (the caller then uses read_at). The mapping lives as long as the
+  // File (close() keeps it).
   // Reading a mapped byte past the file's end, or one the disk cannot
   // deliver, raises SIGBUS: map only files that are not truncated while
   // mapped, and read only bytes known to be written.

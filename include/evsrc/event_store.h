@@ -155,7 +155,9 @@ class EventStore {
   // - a completion due on the calling thread while that thread runs a
   //   completion runs right after the outer one returns: a callback that
   //   writes again (a chain of appends, a retry) loops without recursing,
-  //   and must not wait for the completion of a write it starts;
+  //   and must not wait for the completion of a write it starts; a retry
+  //   after closed or io_error must be bounded (those refusals repeat, and
+  //   an unbounded retry loop keeps the completing thread forever);
   // - io_error means the outcome is unknown (the group may have reached the
   //   disk): retry with the same event ids to find out;
   // - the call may wait while the store's queue is full (backpressure: the

@@ -12,13 +12,15 @@ namespace evsrc {
 
 void EventStore::append_async(std::string stream, ExpectedRevision expected, std::vector<EventData> events,
                               AppendCallback done) {
-  complete_inline([this, stream = std::move(stream), expected, events = std::move(events), done = std::move(done)] {
-    done(append(stream, expected, events));
+  // The write happens now (a caller's next call sees it); only the callback
+  // may wait for an outer completion to return.
+  complete_inline([done = std::move(done), result = append(stream, expected, events)]() mutable {
+    done(std::move(result));
   });
 }
 
 void EventStore::commit_async(std::vector<TransactionPart> parts, CommitCallback done) {
-  complete_inline([this, parts = std::move(parts), done = std::move(done)] { done(commit(parts)); });
+  complete_inline([done = std::move(done), result = commit(parts)]() mutable { done(std::move(result)); });
 }
 
 }  // namespace evsrc

@@ -29,6 +29,9 @@ class PosixFile final : public File {
   const char* map_read_only(std::uint64_t size) override {
     if (mapped_ != nullptr) return size <= mapped_size_ ? static_cast<const char*>(mapped_) : nullptr;
     if (fd_ < 0 || size == 0) return nullptr;
+    struct stat st {};
+    // A byte mapped past the end of the file would raise SIGBUS when read.
+    if (::fstat(fd_, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < size) return nullptr;
     void* address = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd_, 0);
     if (address == MAP_FAILED) return nullptr;  // callers read with pread instead
     mapped_ = address;

@@ -21,10 +21,7 @@ Status check_file_store_index(const std::string& path, std::string* damage) {
 }
 
 FileStore::FileStore(std::string directory, const StoreOptions& options, Env* env)
-    : directory_(std::move(directory)),
-      options_(options),
-      env_(env),
-      segments_(env, directory_ + "/log", options.mmap_reads) {}
+    : directory_(std::move(directory)), options_(options), env_(env), segments_(env, directory_ + "/log") {}
 
 FileStore::~FileStore() { (void)close(); }
 

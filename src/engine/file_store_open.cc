@@ -82,6 +82,7 @@ Result<std::unique_ptr<EventStore>> FileStore::open(const std::string& directory
     store->index_.reset();
     return status;
   }
+  if (options.mmap_reads) store->segments_.map_for_readers();
   store->start_threads();
   return std::unique_ptr<EventStore>(std::move(store));
 }

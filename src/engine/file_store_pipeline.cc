@@ -229,9 +229,12 @@ void FileStore::run_completion(Request* request) {
 }
 
 void FileStore::run_completions(std::vector<Request*>& requests) {
-  // Writes refused inline by these callbacks complete after each returns.
-  const CompletionScope scope;
-  for (Request* request : requests) run_completion(request);
+  for (Request* request : requests) {
+    // What this callback's writes complete inline runs as soon as it returns
+    // (before the next callback).
+    const CompletionScope scope;
+    run_completion(request);
+  }
   requests.clear();
 }
 

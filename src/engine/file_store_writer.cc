@@ -103,7 +103,9 @@ Status FileStore::read_recorded(const EventLocation& location, std::string* scra
     return log::decode_record(std::string_view(sealed_bytes_).substr(location.record.offset - sealed_location_.offset),
                               record);
   }
-  return read_record_at(*segments_.snapshot(), location.record, scratch, record);
+  // With pread: a disk error fails the group with io_error; the writer
+  // never faults on a mapping.
+  return read_record_at(*segments_.snapshot(), location.record, scratch, record, /*use_mapping=*/false);
 }
 
 Status FileStore::encode_write(Request& request) {

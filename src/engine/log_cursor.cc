@@ -131,10 +131,10 @@ Result<bool> LogCursor::next(log::LogRecord* record) {
 }
 
 Status read_record_at(const SegmentList& segments, LogLocation location, std::string* scratch,
-                      log::LogRecord* record) {
+                      log::LogRecord* record, bool use_mapping) {
   if (location.segment >= segments.size()) return Status::corruption("index points to a missing segment");
   const Segment& segment = *segments[location.segment];
-  if (segment.mapped != nullptr) {
+  if (use_mapping && segment.mapped != nullptr) {
     const std::uint64_t capacity = segment.header.capacity;
     const std::string_view rest(segment.mapped + std::min<std::uint64_t>(location.offset, capacity),
                                 static_cast<std::size_t>(capacity - std::min<std::uint64_t>(location.offset, capacity)));

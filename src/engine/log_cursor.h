@@ -118,8 +118,9 @@ class RunReader {
 };
 
 // Reads and decodes the single record at `location`. The record's views
-// point into the segment's mapping, or into `scratch` (read with pread).
+// point into the segment's mapping (when `use_mapping` and the segment is
+// mapped), or into `scratch` (read with pread: a disk error is io_error).
 Status read_record_at(const SegmentList& segments, LogLocation location, std::string* scratch,
-                      log::LogRecord* record);
+                      log::LogRecord* record, bool use_mapping = true);
 
 }  // namespace evsrc

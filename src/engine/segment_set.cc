@@ -112,13 +112,27 @@ Result<std::shared_ptr<const Segment>> SegmentSet::create(std::uint64_t number, 
   return std::shared_ptr<const Segment>(segment);
 }
 
-void SegmentSet::map(Segment& segment) const {
-  if (!map_reads_) return;
-  // A file shorter than its capacity (damaged) is read with pread, which
-  // reports the short read instead of faulting.
-  Result<std::uint64_t> size = segment.file->size();
-  if (!size.ok() || *size < segment.header.capacity) return;
+void SegmentSet::map(Segment& segment) {
+  // Mappings are bounded (vm.max_map_count is a process-wide 65530 by
+  // default): segments below kMinMappedSegmentBytes and those past the first
+  // kMaxMappedSegments are read with pread. A file shorter than its capacity
+  // (damaged) is not mapped either (map_read_only refuses it): pread reports
+  // the short read instead of faulting.
+  if (!map_reads_ || segment.header.capacity < kMinMappedSegmentBytes || mapped_count_ >= kMaxMappedSegments) return;
   segment.mapped = segment.file->map_read_only(segment.header.capacity);
+  if (segment.mapped != nullptr) ++mapped_count_;
+}
+
+void SegmentSet::map_for_readers() {
+  map_reads_ = true;
+  auto segments = std::make_shared<SegmentList>();
+  for (const std::shared_ptr<const Segment>& loaded : *snapshot()) {
+    auto segment = std::make_shared<Segment>(*loaded);
+    if (segment->mapped == nullptr) map(*segment);
+    segments->push_back(std::move(segment));
+  }
+  std::lock_guard lock(mutex_);
+  segments_ = std::move(segments);
 }
 
 std::shared_ptr<const SegmentList> SegmentSet::snapshot() const {

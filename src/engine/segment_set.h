@@ -31,9 +31,7 @@ using SegmentList = std::vector<std::shared_ptr<const Segment>>;
 
 class SegmentSet {
  public:
-  // `map_reads`: map each segment for readers (StoreOptions::mmap_reads).
-  SegmentSet(Env* env, std::string directory, bool map_reads)
-      : env_(env), directory_(std::move(directory)), map_reads_(map_reads) {}
+  SegmentSet(Env* env, std::string directory) : env_(env), directory_(std::move(directory)) {}
 
   // Opens every segment in the directory and checks their headers and that
   // numbers are contiguous. A last segment whose header is damaged was torn
@@ -46,17 +44,27 @@ class SegmentSet {
                                                 std::uint64_t capacity);
 
   std::shared_ptr<const SegmentList> snapshot() const;
+  // From now on segments are mapped for readers (StoreOptions::mmap_reads):
+  // the ones loaded or created so far (snapshots taken later see them
+  // mapped) and every one created next. Called once recovery is done, so
+  // that recovery reads with pread (a disk error fails the open with
+  // io_error instead of faulting).
+  void map_for_readers();
   const std::string& directory() const { return directory_; }
 
   static std::string file_name(std::uint64_t number);
 
  private:
-  // Maps `segment` when mapping is on and the file holds its whole capacity.
-  void map(Segment& segment) const;
+  // Maps `segment` when mapping is on, within the bounds below, and the
+  // file holds its whole capacity.
+  void map(Segment& segment);
+  static constexpr std::uint64_t kMinMappedSegmentBytes = 1 << 20;
+  static constexpr std::size_t kMaxMappedSegments = 4096;  // 1 TiB of default-size segments
 
   Env* env_;
   std::string directory_;
-  bool map_reads_;
+  bool map_reads_ = false;
+  std::size_t mapped_count_ = 0;  // by load() and create() (the owning thread)
   mutable std::mutex mutex_;
   std::shared_ptr<const SegmentList> segments_ = std::make_shared<SegmentList>();
 };

@@ -342,6 +342,55 @@ TEST_P(StoreConformance, AsyncRetryAfterRefusalDoesNotRecurse) {
   store_ = nullptr;
 }
 
+// A write a callback starts happens at once (only its own callback may come
+// later): a blocking call right after it sees it.
+TEST_P(StoreConformance, AsyncWriteStartedInACallbackHappensAtOnce) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+  Status seen;
+  store().append_async("outer-w", ExpectedRevision::any(), make_events(1), [&](Result<AppendResult> result) {
+    Status status = result.status();
+    if (status.ok()) {
+      store().append_async("inner-w", ExpectedRevision::no_stream(), make_events(1), [](Result<AppendResult>) {});
+      status = store().append("inner-w", ExpectedRevision::exact(0), make_events(1)).status();
+    }
+    std::lock_guard lock(mutex);
+    seen = status;
+    finished = true;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return finished; }));
+  ASSERT_OK(seen);
+  lock.unlock();
+  EXPECT_EQ(read_whole_stream(store(), "inner-w").size(), 2u);
+}
+
+// What a callback's writes complete on its thread runs as soon as that
+// callback returns, before the next callback of the store.
+TEST_P(StoreConformance, CompletionsDeferredByACallbackRunBeforeTheNextCallback) {
+  Result<std::unique_ptr<EventStore>> side = open_store("memory:", StoreOptions{});
+  ASSERT_OK(side);
+  constexpr std::size_t kAppends = 50;
+  std::vector<int> side_done(kAppends, 0);  // only touched on the completing thread
+  std::atomic<int> out_of_order{0};
+  AppendResults results;
+  for (std::size_t i = 0; i < kAppends; ++i) {
+    EventStore::AppendCallback record = results.slot(i);
+    store().append_async("deferring", ExpectedRevision::any(), make_events(1),
+                         [&, record, i](Result<AppendResult> result) {
+                           if (i > 0 && side_done[i - 1] == 0) ++out_of_order;
+                           (*side)->append_async("side", ExpectedRevision::any(), make_events(1),
+                                                 [&side_done, i](Result<AppendResult>) { side_done[i] = 1; });
+                           record(std::move(result));
+                         });
+  }
+  ASSERT_TRUE(results.wait_for(kAppends));
+  EXPECT_EQ(out_of_order.load(), 0) << "a deferred completion ran after the next callback";
+  EXPECT_EQ(read_whole_stream(**side, "side").size(), kAppends);
+}
+
 // A callback must not throw; one that does (a caller's bug) has its
 // exception dropped: the other callbacks still run once, the store goes on.
 TEST_P(StoreConformance, AsyncCallbackThatThrowsDoesNotStopTheStore) {
