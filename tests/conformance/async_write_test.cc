@@ -381,9 +381,13 @@ TEST_P(StoreConformance, CompletionsDeferredByACallbackRunBeforeTheNextCallback)
     store().append_async("deferring", ExpectedRevision::any(), make_events(1),
                          [&, record, i](Result<AppendResult> result) {
                            if (i > 0 && side_done[i - 1] == 0) ++out_of_order;
+                           // Recorded once the side write completed: the test
+                           // ends only after every side callback ran.
                            (*side)->append_async("side", ExpectedRevision::any(), make_events(1),
-                                                 [&side_done, i](Result<AppendResult>) { side_done[i] = 1; });
-                           record(std::move(result));
+                                                 [&side_done, record, i, result](Result<AppendResult>) {
+                                                   side_done[i] = 1;
+                                                   record(result);
+                                                 });
                          });
   }
   ASSERT_TRUE(results.wait_for(kAppends));
