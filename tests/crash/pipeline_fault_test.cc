@@ -47,8 +47,56 @@ EventData make_event(int n) {
   return event;
 }
 
+// Holds the first operation `op` on a log file: the thread doing it blocks
+// in the Env's observer until release() (or destruction), so the pipeline
+// behind it fills up as behind a stuck write or sync.
+class LogOpHold {
+ public:
+  LogOpHold(FaultInjectionEnv& env, EnvOp op) : env_(env) {
+    env_.set_observer([this, op](EnvOp seen, const std::string& path) {
+      if (seen != op || path.find("/log/") == std::string::npos) return;
+      std::unique_lock lock(mutex_);
+      if (held_) return;
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    });
+  }
+  ~LogOpHold() {
+    release();
+    env_.set_observer({});
+  }
+  LogOpHold(const LogOpHold&) = delete;
+  LogOpHold& operator=(const LogOpHold&) = delete;
+
+  // False when no such operation came within a minute.
+  bool wait_until_held() {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, 60s, [&] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  FaultInjectionEnv& env_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
 class PipelineFaultTest : public ::testing::Test {
  protected:
+  // An empty in-memory file system with faults on demand.
+  void fresh_env() {
+    fault_env_.reset();
+    memory_env_ = new_memory_env();
+    fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  }
+
   StoreOptions options() const {
     StoreOptions options;
     options.env = fault_env_.get();
@@ -59,8 +107,7 @@ class PipelineFaultTest : public ::testing::Test {
   // an index write); returns false when fewer than k+1 of them happened (the
   // fault never fired).
   bool run_with_failed(EnvOp op, std::uint64_t k) {
-    memory_env_ = new_memory_env();
-    fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+    fresh_env();
     Result<std::unique_ptr<EventStore>> opened = open_store("file:/store", options());
     EXPECT_TRUE(opened.ok()) << opened.status().to_string();
     if (!opened.ok()) return false;
@@ -229,8 +276,7 @@ TEST_F(PipelineFaultTest, FailedIndexWriteFailsItsGroupAndEveryLaterOne) {
 // that never became durable: it gets the I/O failure too, not a definite
 // answer (here: the stream the failed group created "already exists").
 TEST_F(PipelineFaultTest, RefusalsBehindAFailedSyncGetTheFailure) {
-  memory_env_ = new_memory_env();
-  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  fresh_env();
   Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   fault_env_->fail_nth(EnvOp::sync, 0);
@@ -264,8 +310,7 @@ TEST_F(PipelineFaultTest, RefusalsBehindAFailedSyncGetTheFailure) {
 // stream a request before it created) is no answer either (review of the
 // three-stage pipeline, finding 1).
 TEST_F(PipelineFaultTest, RefusalsInAGroupThatFailsEncodingGetTheFailure) {
-  memory_env_ = new_memory_env();
-  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  fresh_env();
   EventData recorded = make_event(0);
   {
     Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
@@ -277,18 +322,9 @@ TEST_F(PipelineFaultTest, RefusalsInAGroupThatFailsEncodingGetTheFailure) {
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   // Hold the first group's log write, so that the next requests form one
   // group behind it.
+  LogOpHold hold(*fault_env_, EnvOp::write);
   std::mutex mutex;
   std::condition_variable cv;
-  bool held = false;
-  bool release = false;
-  fault_env_->set_observer([&](EnvOp op, const std::string& path) {
-    if (op != EnvOp::write || path.find("/log/") == std::string::npos) return;
-    std::unique_lock lock(mutex);
-    if (held) return;
-    held = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
   std::vector<Status> results(4);
   int done = 0;
   auto callback = [&](int i) {
@@ -300,20 +336,13 @@ TEST_F(PipelineFaultTest, RefusalsInAGroupThatFailsEncodingGetTheFailure) {
     };
   };
   (*store)->append_async("first", ExpectedRevision::any(), {make_event(1)}, callback(0));
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return held; }));
-  }
+  ASSERT_TRUE(hold.wait_until_held());
   fault_env_->fail_nth(EnvOp::read, 0);
   (*store)->append_async("created", ExpectedRevision::any(), {make_event(2)}, callback(1));
   (*store)->append_async("created", ExpectedRevision::no_stream(), {make_event(3)}, callback(2));
   (*store)->append_async("old", ExpectedRevision::any(), {recorded}, callback(3));  // reads the log: fails
   std::this_thread::sleep_for(200ms);  // the three are encoded into one group meanwhile
-  {
-    std::lock_guard lock(mutex);
-    release = true;
-    cv.notify_all();
-  }
+  hold.release();
   {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done == 4; }));
@@ -334,24 +363,12 @@ TEST_F(PipelineFaultTest, RefusalsInAGroupThatFailsEncodingGetTheFailure) {
 // grow past max_group_bytes: every group in the log is at most that plus
 // one request. Nothing is lost once the sync goes on.
 TEST_F(PipelineFaultTest, AQueueBehindAStuckSyncIsBounded) {
-  memory_env_ = new_memory_env();
-  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  fresh_env();
   StoreOptions bounded = options();
   bounded.max_group_bytes = 64 << 10;
   Result<std::unique_ptr<EventStore>> store = open_store("file:/store", bounded);
   ASSERT_TRUE(store.ok()) << store.status().to_string();
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool held = false;
-  bool release = false;
-  fault_env_->set_observer([&](EnvOp op, const std::string& path) {
-    if (op != EnvOp::sync || path.find("/log/") == std::string::npos) return;
-    std::unique_lock lock(mutex);
-    if (held) return;
-    held = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
-  });
+  LogOpHold hold(*fault_env_, EnvOp::sync);
   constexpr int kAppends = 4000;  // ~1 MiB of ~260-byte records: 16 x max_group_bytes
   std::atomic<int> returned{0};
   std::atomic<int> completed{0};
@@ -366,17 +383,14 @@ TEST_F(PipelineFaultTest, AQueueBehindAStuckSyncIsBounded) {
       returned.fetch_add(1);
     }
   });
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return held; }));
+  if (!hold.wait_until_held()) {
+    hold.release();
+    producer.join();
+    FAIL() << "no log sync within a minute";
   }
   std::this_thread::sleep_for(300ms);
   const int returned_while_stuck = returned.load();
-  {
-    std::lock_guard lock(mutex);
-    release = true;
-    cv.notify_all();
-  }
+  hold.release();
   producer.join();
   for (int i = 0; i < 6000 && completed.load() < kAppends; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(completed.load(), kAppends);
@@ -415,8 +429,7 @@ TEST_F(PipelineFaultTest, AQueueBehindAStuckSyncIsBounded) {
 // (the store refuses writes until reopened): the refusals complete one after
 // the other, not nested in the callback that retried.
 TEST_F(PipelineFaultTest, RetriesFromACallbackAfterAFailureDoNotRecurse) {
-  memory_env_ = new_memory_env();
-  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  fresh_env();
   Result<std::unique_ptr<EventStore>> store = open_store("file:/store", options());
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   fault_env_->fail_nth(EnvOp::sync, 0);
@@ -457,8 +470,7 @@ TEST_F(PipelineFaultTest, RetriesFromACallbackAfterAFailureDoNotRecurse) {
 }
 
 TEST_F(PipelineFaultTest, CloseFromACallbackIsRefused) {
-  memory_env_ = new_memory_env();
-  fault_env_ = std::make_unique<FaultInjectionEnv>(memory_env_.get());
+  fresh_env();
   Result<std::unique_ptr<EventStore>> opened = open_store("file:/store", options());
   ASSERT_TRUE(opened.ok()) << opened.status().to_string();
   EventStore& store = **opened;
