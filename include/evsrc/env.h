@@ -60,6 +60,8 @@ class Env {
 
   enum class OpenMode : std::uint8_t { read_only, read_write, create };
   // `create` creates the file when absent (and opens it read-write).
+  // unavailable when the process or system is out of file descriptors
+  // (nothing was created); io_error for other failures.
   virtual Result<std::unique_ptr<File>> open_file(const std::string& path, OpenMode mode) = 0;
   virtual bool file_exists(const std::string& path) = 0;
   // Creates the directory and its parents; ok if it exists.

@@ -81,6 +81,11 @@ struct AllReadOptions {
   Direction direction = Direction::forward;
   std::uint64_t limit = 1000;
   EventFilter filter;
+  // At most this many positions are examined (0: no bound). A filtered page
+  // that stops here holds fewer than `limit` events, possibly none, and its
+  // `next` says where to go on: a read that matches little costs bounded
+  // work per page.
+  std::uint64_t scan_limit = 0;
 };
 
 struct AllPage {
@@ -114,6 +119,9 @@ struct StoreStats {
   std::uint64_t bytes = 0;     // bytes of log records
   std::uint64_t segments = 0;  // log segment files (0 for memory:)
   std::optional<Position> last_position;
+  // ok while the store accepts writes; otherwise why it refuses every write
+  // (e.g. io_error after a failed sync: reopen it).
+  Status write_status;
 };
 
 class EventStore {

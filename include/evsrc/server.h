@@ -4,8 +4,11 @@
 // a free loopback port.
 //
 // Thread model: `io_threads` run the sockets (Boost.Asio); store calls, which
-// may block (a durable append waits for its group's fdatasync), run on
-// `worker_threads`; live subscriptions wait for commits without a thread.
+// may block (a durable append waits for its group's fdatasync), run on two
+// pools of `worker_threads` each, one for reads and subscriptions, one for
+// writes, so that neither can starve the other; live subscriptions wait for
+// commits without a thread. Connections are capped below the descriptor
+// limit (a reserve stays for the store's files).
 #pragma once
 
 #include <chrono>

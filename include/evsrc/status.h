@@ -19,6 +19,9 @@
 //   rejected                 a command's decision refused the request (a
 //                            business rule, e.g. "username taken"): do not
 //                            retry the same request
+//   unavailable              a resource ran out for a moment (file
+//                            descriptors, the server's capacity): nothing was
+//                            written and the store stays usable; retry later
 //
 // Thread-safety: values; safe to copy across threads.
 #pragma once
@@ -47,6 +50,7 @@ enum class ErrorCode : std::uint8_t {
   closed,
   timeout,
   rejected,
+  unavailable,
 };
 
 // Stable snake_case name of a code, e.g. "wrong_expected_revision".
@@ -68,6 +72,7 @@ class [[nodiscard]] Status {
   static Status closed(std::string message) { return {ErrorCode::closed, std::move(message)}; }
   static Status timeout(std::string message) { return {ErrorCode::timeout, std::move(message)}; }
   static Status rejected(std::string message) { return {ErrorCode::rejected, std::move(message)}; }
+  static Status unavailable(std::string message) { return {ErrorCode::unavailable, std::move(message)}; }
   static Status idempotency_conflict(std::string message) {
     return {ErrorCode::idempotency_conflict, std::move(message)};
   }

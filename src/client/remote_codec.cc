@@ -156,11 +156,11 @@ Result<RecordedEvent> recorded_event_from(const Json& object) {
 
 std::optional<ErrorCode> code_named(std::string_view name) {
   for (auto code = static_cast<std::uint8_t>(ErrorCode::wrong_expected_revision);
-       code <= static_cast<std::uint8_t>(ErrorCode::rejected); ++code) {
+       code <= static_cast<std::uint8_t>(ErrorCode::unavailable); ++code) {
     if (error_code_name(static_cast<ErrorCode>(code)) == name) return static_cast<ErrorCode>(code);
   }
   // The server's own codes (src/server/api.h).
-  static constexpr std::array<std::pair<std::string_view, ErrorCode>, 13> kServerCodes = {{
+  static constexpr std::array<std::pair<std::string_view, ErrorCode>, 12> kServerCodes = {{
       {"bad_request", ErrorCode::invalid_argument},
       {"invalid_stream_name", ErrorCode::invalid_argument},
       {"invalid_expected_revision", ErrorCode::invalid_argument},
@@ -171,7 +171,6 @@ std::optional<ErrorCode> code_named(std::string_view name) {
       {"unauthenticated", ErrorCode::rejected},
       {"forbidden", ErrorCode::rejected},
       {"internal", ErrorCode::io_error},
-      {"unavailable", ErrorCode::closed},
       {"payload_too_large", ErrorCode::too_large},
       {"headers_too_large", ErrorCode::too_large},
   }};
@@ -201,7 +200,7 @@ ErrorCode code_for_http_status(unsigned status) {
     case 422:
       return ErrorCode::rejected;
     case 503:
-      return ErrorCode::closed;
+      return ErrorCode::unavailable;
     case 504:
       return ErrorCode::timeout;
     default:

@@ -106,6 +106,7 @@ class RemoteEventStore final : public EventStore {
     add_param(target, "limit", std::to_string(std::min(options.limit, kMaxPage)));
     add_param(target, "direction", direction_name(options.direction));
     add_filter_params(target, options.filter);
+    if (options.scan_limit > 0) add_param(target, "scanLimit", std::to_string(options.scan_limit));
     auto response = call("GET", target);
     if (!response.ok()) return response.status();
     auto page = client::parse_event_page(response->body);

@@ -1,6 +1,7 @@
 #include "core/read_paging.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace evsrc {
@@ -36,6 +37,15 @@ std::optional<KeyRange> clamp_read_range(std::optional<std::uint64_t> from, Dire
 std::optional<KeyRange> stream_read_range(const StreamState& state, const StreamReadOptions& options) {
   if (!state.last_revision) return std::nullopt;
   return clamp_read_range(options.from, options.direction, state.first_visible_revision(), *state.last_revision);
+}
+
+std::uint64_t scan_window_end(std::uint64_t start, Direction direction, std::uint64_t scan_limit) {
+  if (direction == Direction::forward) {
+    if (scan_limit == 0 || start > UINT64_MAX - (scan_limit - 1)) return UINT64_MAX;
+    return start + (scan_limit - 1);
+  }
+  if (scan_limit == 0 || start < scan_limit - 1) return 0;
+  return start - (scan_limit - 1);
 }
 
 }  // namespace evsrc

@@ -41,18 +41,27 @@ std::optional<KeyRange> clamp_read_range(std::optional<std::uint64_t> from, Dire
                                          std::uint64_t last);
 
 // Walks `range` calling visit(key), which returns true when it put the key's
-// event into the page. Stops after `limit` events and returns the key after
+// event into the page. Stops after `limit` events or `scan_limit` keys
+// visited (0: no bound; AllReadOptions::scan_limit) and returns the key after
 // the last one visited (the next page's `from`), or nullopt when the walk
 // reached range.stop. REQUIRES: limit > 0.
 template <typename Visit>
-std::optional<std::uint64_t> walk_page(const KeyRange& range, std::uint64_t limit, Visit&& visit) {
+std::optional<std::uint64_t> walk_page(const KeyRange& range, std::uint64_t limit, std::uint64_t scan_limit,
+                                       Visit&& visit) {
   const bool forward = range.start <= range.stop;
   std::uint64_t taken = 0;
+  std::uint64_t visited = 0;
   for (std::uint64_t key = range.start;; key = forward ? key + 1 : key - 1) {
     if (visit(key)) ++taken;
+    ++visited;
     if (key == range.stop) return std::nullopt;
-    if (taken == limit) return forward ? key + 1 : key - 1;
+    if (taken == limit || visited == scan_limit) return forward ? key + 1 : key - 1;
   }
 }
+
+// The last key of a scan window of `scan_limit` keys (0: no bound) from
+// `start` in `direction`, saturating; for backends that bound a scan by its
+// keys up front (a SQL range, a walk over log items).
+std::uint64_t scan_window_end(std::uint64_t start, Direction direction, std::uint64_t scan_limit);
 
 }  // namespace evsrc

@@ -16,6 +16,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::closed: return "closed";
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::rejected: return "rejected";
+    case ErrorCode::unavailable: return "unavailable";
   }
   return "unknown";
 }

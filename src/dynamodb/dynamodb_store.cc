@@ -123,7 +123,7 @@ class DynamoStore final : public EventStore {
     std::uint64_t chunk_first = 0;
     Status error;
     const Timestamp now = now_timestamp();
-    page.next = walk_page(*range, options.limit, [&](std::uint64_t revision) {
+    page.next = walk_page(*range, options.limit, 0, [&](std::uint64_t revision) {
       if (!error.ok()) return false;
       const bool in_chunk = !chunk.empty() && (forward ? revision >= chunk_first && revision < chunk_first + chunk.size()
                                                        : revision <= chunk_first && chunk_first - revision < chunk.size());
@@ -195,9 +195,11 @@ class DynamoStore final : public EventStore {
     if (forward) {
       const Position from = options.from.value_or(0);
       if (from > last) return page;
-      Result<std::optional<Position>> unseen = walk_forward(from, last, [&](const LogItem& log) {
+      // The scan window (scan_limit positions) ends the walk early.
+      const Position last_scanned = std::min(last, scan_window_end(from, Direction::forward, options.scan_limit));
+      Result<std::optional<Position>> unseen = walk_forward(from, last_scanned, [&](const LogItem& log) {
         for (const RecordedEvent& event : log.events) {
-          if (event.position < from || event.position > last) continue;
+          if (event.position < from || event.position > last_scanned) continue;
           if (!take(event)) return false;
         }
         return true;
@@ -211,19 +213,25 @@ class DynamoStore final : public EventStore {
         // reads are read-committed per item, not per transaction): the page
         // is not the end, and the next one starts there.
         page.next = **unseen;
+      } else if (page.events.size() < options.limit && last_scanned < last) {
+        page.next = last_scanned + 1;
       }
     } else {
       const Position from = std::min(options.from.value_or(last), last);
+      const Position lowest = scan_window_end(from, Direction::backward, options.scan_limit);
       Status status = walk_backward(from, [&](const LogItem& log) {
         for (auto it = log.events.rbegin(); it != log.events.rend(); ++it) {
           if (it->position > from) continue;
+          if (it->position < lowest) return false;
           if (!take(*it)) return false;
         }
         return true;
       });
       if (!status.ok()) return status;
-      if (page.events.size() == options.limit && page.events.back().position > 0) {
-        page.next = page.events.back().position - 1;
+      if (page.events.size() == options.limit) {
+        if (page.events.back().position > 0) page.next = page.events.back().position - 1;
+      } else if (lowest > 0) {
+        page.next = lowest - 1;
       }
     }
     return page;

@@ -14,8 +14,12 @@
 namespace evsrc {
 namespace {
 
+// Running out of descriptors is a moment's shortage, not a failed disk:
+// unavailable, so that the store refuses only the operation that needed one.
 Status posix_error(const std::string& what, const std::string& path, int error) {
-  return Status::io_error(what + " " + path + ": " + std::strerror(error));
+  std::string message = what + " " + path + ": " + std::strerror(error);
+  if (error == EMFILE || error == ENFILE) return Status::unavailable(std::move(message));
+  return Status::io_error(std::move(message));
 }
 
 class PosixFile final : public File {

@@ -373,6 +373,9 @@ std::optional<FaultKind> FaultInjectionEnv::before(EnvOp op, const std::string& 
 Status FaultInjectionEnv::fault_status(FaultKind fault, EnvOp op, const std::string& path) {
   std::string where = std::string(env_op_name(op)) + " " + path;
   if (fault == FaultKind::io_error) return Status::io_error("injected input/output error (EIO) in " + where);
+  if (fault == FaultKind::no_descriptors) {
+    return Status::unavailable("injected: too many open files (EMFILE) in " + where);
+  }
   return Status::io_error("injected: no space left on device (ENOSPC) in " + where);
 }
 

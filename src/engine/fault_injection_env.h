@@ -3,8 +3,8 @@
 // It forwards every call to a base Env and adds two things:
 //
 // 1. Faults on demand. A rule makes the n-th future operation (of one kind, or
-//    of any mutating kind) fail with EIO, with ENOSPC, or with a short write
-//    (half the bytes reach the file, then ENOSPC). A countdown makes every
+//    of any mutating kind) fail with EIO, with ENOSPC, with EMFILE, or with a
+//    short write (half the bytes reach the file, then ENOSPC). A countdown makes every
 //    mutating operation fail once n more have run: the disk died. Counters of
 //    operations performed let a test enumerate every step of a commit: run it
 //    once to count the N mutating operations it takes, then for k in 0..N-1
@@ -93,6 +93,8 @@ enum class FaultKind : std::uint8_t {
   no_space,     // ENOSPC: nothing happens
   short_write,  // writes: the first half of the bytes are written, then
                 // ENOSPC; other operations: like no_space
+  no_descriptors,  // EMFILE (unavailable, as the posix Env reports it):
+                   // nothing happens; meant for open and create
 };
 
 class FaultInjectionEnv final : public Env {

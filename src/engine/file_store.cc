@@ -194,6 +194,10 @@ Result<StoreStats> FileStore::stats() {
     if (published_totals_.next_position > 0) stats.last_position = published_totals_.next_position - 1;
   }
   stats.segments = segments_.snapshot()->size();
+  if (failed_flag_.load()) {
+    std::lock_guard lock(queue_mutex_);
+    stats.write_status = failed_;
+  }
   return stats;
 }
 

@@ -56,13 +56,14 @@ class ForwardAllCursor final : public EventCursor {
  public:
   ForwardAllCursor(const std::atomic<bool>& closed, LogCursor log, const AllReadOptions& options, Position end)
       : state_(closed, options.limit), log_(std::move(log)), from_(options.from.value_or(0)), end_(end),
-        filter_(options.filter) {}
+        last_scanned_(scan_window_end(from_, Direction::forward, options.scan_limit)), filter_(options.filter) {}
 
   Result<const EventView*> next() override {
     if (Status status = state_.check(); !status.ok()) return status;
     if (done_) return static_cast<const EventView*>(nullptr);
     if (!state_.limit_reached()) {
-      while (true) {
+      // Past the scan window the page ends; the next one starts there.
+      while (log_.position() <= last_scanned_) {
         Result<bool> more = log_.next(&record_);
         if (!more.ok()) return state_.fail(more.status());
         if (!*more) break;
@@ -85,6 +86,7 @@ class ForwardAllCursor final : public EventCursor {
   LogCursor log_;
   const Position from_;
   const Position end_;
+  const Position last_scanned_;  // of the scan window (AllReadOptions::scan_limit)
   const EventFilter filter_;
   log::LogRecord record_;
   bool done_ = false;
@@ -100,7 +102,10 @@ class FileStore::BackwardAllCursor final : public EventCursor {
  public:
   BackwardAllCursor(FileStore& store, const AllReadOptions& options, Position end)
       : store_(store), state_(store.closed_, options.limit), filter_(options.filter) {
-    if (end > 0) upper_ = std::min(options.from.value_or(end - 1), end - 1);
+    if (end > 0) {
+      upper_ = std::min(options.from.value_or(end - 1), end - 1);
+      lowest_scanned_ = scan_window_end(*upper_, Direction::backward, options.scan_limit);
+    }
   }
 
   Result<const EventView*> next() override {
@@ -119,8 +124,13 @@ class FileStore::BackwardAllCursor final : public EventCursor {
     }
     if (!done_) {
       done_ = true;
-      // Stopped by the limit: the next read starts below the last event.
-      if (state_.limit_reached() && state_.last().position > 0) resume_ = state_.last().position - 1;
+      // Stopped by the limit: the next read starts below the last event; by
+      // the scan window: below the window.
+      if (state_.limit_reached()) {
+        if (state_.last().position > 0) resume_ = state_.last().position - 1;
+      } else if (lowest_scanned_ > 0) {
+        resume_ = lowest_scanned_ - 1;
+      }
     }
     return static_cast<const EventView*>(nullptr);
   }
@@ -131,7 +141,7 @@ class FileStore::BackwardAllCursor final : public EventCursor {
   Status read_block() {
     const Position upper = *upper_;
     const Position block_start = upper - upper % kSparseInterval;
-    upper_ = block_start == 0 ? std::nullopt : std::optional<Position>(block_start - 1);
+    upper_ = block_start <= lowest_scanned_ ? std::nullopt : std::optional<Position>(block_start - 1);
     auto cursor = store_.cursor_at(block_start, upper + 1);
     if (!cursor.ok()) return cursor.status();
     block_.clear();
@@ -141,7 +151,7 @@ class FileStore::BackwardAllCursor final : public EventCursor {
       Result<bool> more = cursor->next(&record_);
       if (!more.ok()) return more.status();
       if (!*more) return Status();
-      if (record_.position < block_start || record_.kind != log::RecordKind::event ||
+      if (record_.position < std::max(block_start, lowest_scanned_) || record_.kind != log::RecordKind::event ||
           !filter_.matches(record_.stream, record_.type)) {
         continue;
       }
@@ -154,6 +164,7 @@ class FileStore::BackwardAllCursor final : public EventCursor {
   CursorState state_;
   const EventFilter filter_;
   std::optional<Position> upper_;  // highest position of the next block to read
+  Position lowest_scanned_ = 0;    // of the scan window (AllReadOptions::scan_limit)
   std::string block_;              // framed bytes of the block's matching records
   std::vector<std::size_t> offsets_;
   std::size_t emitted_ = 0;

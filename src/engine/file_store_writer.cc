@@ -230,6 +230,9 @@ Status FileStore::make_room(std::size_t bytes) {
     const std::uint64_t number = (*segments)[group_location_.segment]->header.number + 1;
     auto segment = segments_.create(number, totals_.next_position, options_.segment_bytes);
     if (!segment.ok()) {
+      // unavailable (out of descriptors): nothing of this request is
+      // encoded and the sealed segment is complete, so only this request
+      // fails and the next one tries again. io_error fails the store.
       status = segment.status();
     } else {
       totals_.next_group =

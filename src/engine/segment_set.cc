@@ -93,13 +93,18 @@ Status SegmentSet::load() {
 Result<std::shared_ptr<const Segment>> SegmentSet::create(std::uint64_t number, Position first_position,
                                                           std::uint64_t capacity) {
   const std::string path = directory_ + "/" + file_name(number);
+  // Out of descriptors (unavailable), nothing was created: the caller may
+  // try again later. Once the file exists, any failure is an io_error.
   auto file = env_->open_file(path, Env::OpenMode::create);
   if (!file.ok()) return file.status();
+  const auto failed = [](const Status& status) {
+    return status.code() == ErrorCode::unavailable ? Status::io_error(status.message()) : status;
+  };
   log::SegmentHeader header{number, first_position, capacity};
-  if (Status status = (*file)->allocate(capacity); !status.ok()) return status;
-  if (Status status = (*file)->write_at(0, log::encode_segment_header(header)); !status.ok()) return status;
-  if (Status status = (*file)->sync(); !status.ok()) return status;
-  if (Status status = env_->sync_dir(directory_); !status.ok()) return status;
+  if (Status status = (*file)->allocate(capacity); !status.ok()) return failed(status);
+  if (Status status = (*file)->write_at(0, log::encode_segment_header(header)); !status.ok()) return failed(status);
+  if (Status status = (*file)->sync(); !status.ok()) return failed(status);
+  if (Status status = env_->sync_dir(directory_); !status.ok()) return failed(status);
   auto segment = std::make_shared<Segment>();
   segment->header = header;
   segment->path = path;

@@ -40,6 +40,9 @@ class SegmentSet {
 
   // Creates segment `number` starting at `first_position`: allocates
   // `capacity` bytes, writes and syncs the header, syncs the directory.
+  // unavailable (out of file descriptors) when the file could not be
+  // created: nothing changed, a later call may succeed. Any other failure is
+  // an io_error and may leave a torn file for load() to remove.
   Result<std::shared_ptr<const Segment>> create(std::uint64_t number, Position first_position,
                                                 std::uint64_t capacity);
 

@@ -107,7 +107,7 @@ class MemoryStore final : public EventStore {
     const std::optional<KeyRange> range = stream_read_range(entry->state, options);
     if (!range) return page;
     const Timestamp now = now_timestamp();
-    page.next = walk_page(*range, options.limit, [&](std::uint64_t revision) {
+    page.next = walk_page(*range, options.limit, 0, [&](std::uint64_t revision) {
       const RecordedEvent& event = log_[entry->positions[revision]];
       if (!entry->state.visible(revision, event.recorded_at, now)) return false;
       page.events.push_back(event);
@@ -124,7 +124,7 @@ class MemoryStore final : public EventStore {
     if (log_.empty()) return page;
     const std::optional<KeyRange> range = clamp_read_range(options.from, options.direction, 0, log_.size() - 1);
     if (!range) return page;
-    page.next = walk_page(*range, options.limit, [&](std::uint64_t position) {
+    page.next = walk_page(*range, options.limit, options.scan_limit, [&](std::uint64_t position) {
       const RecordedEvent& event = log_[position];
       if (!options.filter.matches(event)) return false;
       page.events.push_back(event);

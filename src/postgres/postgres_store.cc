@@ -99,7 +99,7 @@ class PostgresStore final : public EventStore {
     std::uint64_t chunk_first = 0;  // revision of chunk[0] (forward) or of chunk.back() (backward)
     Status error;
     const Timestamp now = now_timestamp();
-    page.next = walk_page(*range, options.limit, [&](std::uint64_t revision) {
+    page.next = walk_page(*range, options.limit, 0, [&](std::uint64_t revision) {
       if (!error.ok()) return false;
       const bool in_chunk = !chunk.empty() && (forward ? revision >= chunk_first && revision < chunk_first + chunk.size()
                                                        : revision <= chunk_first && chunk_first - revision < chunk.size());
@@ -142,23 +142,42 @@ class PostgresStore final : public EventStore {
     // One statement: the committed events from `from` on (under the head
     // lock, committed positions are a prefix, so no upper bound is needed and
     // the primary key is walked from `from`: the cost of a page does not grow
-    // with the store), with the head row read in the same snapshot to tell
-    // whether the page reached the end. Backward without `from` starts at the
-    // head. The filter runs in the database; a page ends after `limit`
-    // matches or at the end, as walk_page() defines for every backend.
+    // with the store), joined to the head row read in the same snapshot, which
+    // tells whether the page reached the end (one row of NULL events when
+    // nothing matched). Backward without `from` starts at the head. The filter
+    // runs in the database; a page ends after `limit` matches, at the end of
+    // the scan window (scan_limit positions) or at the end, as walk_page()
+    // defines for every backend.
     const bool forward = options.direction == Direction::forward;
     if (forward && options.from && *options.from > static_cast<Position>(INT64_MAX)) return AllPage{};
-    std::string sql = std::string("SELECT ") + pg::kEventColumns +
-                      ", (SELECT last_position FROM evsrc_head WHERE id = 1) FROM evsrc_events WHERE ";
+    const std::uint64_t scan = std::min<std::uint64_t>(options.scan_limit, INT64_MAX);
+    std::string sql = std::string("SELECT e.*, h.last_position FROM (SELECT last_position FROM evsrc_head WHERE id = 1) h "
+                                  "LEFT JOIN LATERAL (SELECT ") +
+                      pg::kEventColumns + " FROM evsrc_events WHERE ";
     std::vector<PostgresValue> params;
+    // The first position examined, as SQL: backward, never above the head.
+    std::string start = "h.last_position";
     if (forward) {
       params.emplace_back(options.from.value_or(0));
-      sql += "position >= $1::int8";
+      start = "$1::int8";
+      sql += "position >= " + start;
     } else if (options.from) {
       params.emplace_back(std::min<Position>(*options.from, INT64_MAX));
-      sql += "position <= $1::int8";
+      start = "LEAST($1::int8, h.last_position)";
+      sql += "position <= " + start;
     } else {
       sql += "true";
+    }
+    if (scan > 0) {
+      // Bounds the primary key walk: the window's far end.
+      if (forward) {
+        params.emplace_back(std::min<Position>(scan_window_end(options.from.value_or(0), Direction::forward, scan),
+                                               INT64_MAX));
+        sql += " AND position <= $" + std::to_string(params.size()) + "::int8";
+      } else {
+        params.emplace_back(scan - 1);
+        sql += " AND position >= " + start + " - $" + std::to_string(params.size()) + "::int8";
+      }
     }
     const EventFilter& filter = options.filter;
     if (!filter.stream_prefix.empty()) {
@@ -174,17 +193,31 @@ class PostgresStore final : public EventStore {
       sql += " AND type = $" + std::to_string(params.size());
     }
     params.emplace_back(std::min<std::uint64_t>(options.limit, INT64_MAX));
-    sql += std::string(" ORDER BY position ") + (forward ? "ASC" : "DESC") + " LIMIT $" +
-           std::to_string(params.size()) + "::int8";
+    const std::string order = forward ? "ASC" : "DESC";
+    sql += " ORDER BY position " + order + " LIMIT $" + std::to_string(params.size()) +
+           "::int8) e ON true ORDER BY e.position " + order;
     Result<PostgresRows> rows = (*db)->query_prepared(sql, params, /*binary_results=*/true);
     if (!rows.ok()) return rows.status();
     AllPage page;
+    if (rows->rows() == 0 || rows->is_null(0, 9)) return page;  // an empty store
+    const auto head = static_cast<Position>(pg::read_int8(rows->value(0, 9)));
     page.events.reserve(rows->rows());
-    for (int r = 0; r < rows->rows(); ++r) page.events.push_back(pg::decode_event(*rows, r));
+    for (int r = 0; r < rows->rows(); ++r) {
+      if (!rows->is_null(r, 0)) page.events.push_back(pg::decode_event(*rows, r));
+    }
     if (page.events.size() == options.limit) {
       const Position last = page.events.back().position;
-      const Position stop = forward ? static_cast<Position>(pg::read_int8(rows->value(0, 9))) : 0;
+      const Position stop = forward ? head : 0;
       if (last != stop) page.next = forward ? last + 1 : last - 1;
+    } else if (scan > 0) {
+      // Short of `limit`: the window ended before the log did.
+      if (forward) {
+        const Position last_scanned = scan_window_end(options.from.value_or(0), Direction::forward, scan);
+        if (last_scanned < head) page.next = last_scanned + 1;
+      } else {
+        const Position lowest = scan_window_end(std::min(options.from.value_or(head), head), Direction::backward, scan);
+        if (lowest > 0) page.next = lowest - 1;
+      }
     }
     return page;
   }

@@ -3,8 +3,14 @@
 // api_writes.cc, api_reads.cc, api_subscriptions.cc and api_admin.cc.
 #include "server/api.h"
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <exception>
+#include <functional>
 
 #include "server/api_handlers.h"
 #include "server/api_keys.h"
@@ -140,6 +146,46 @@ Reply internal_error(const char* what) noexcept {
   }
 }
 
+// A subscription opened with an API key: the key is looked up again
+// whenever the key file's generation changed, and its role and prefixes are
+// checked against what the subscription reads, so a revoked or narrowed key
+// ends it.
+class KeyCheckedFeed final : public SseFeed {
+ public:
+  using Scope = std::function<std::optional<HttpResponse>(const Principal&)>;
+  KeyCheckedFeed(std::unique_ptr<SseFeed> inner, ApiKeyFile& keys, std::uint64_t generation,
+                 std::string authorization, Scope scope)
+      : inner_(std::move(inner)), keys_(keys), generation_(generation), authorization_(std::move(authorization)),
+        scope_(std::move(scope)) {}
+
+  Result<std::size_t> read_next(std::string& out, std::size_t max_events) override {
+    return inner_->read_next(out, max_events);
+  }
+  bool behind() const override { return inner_->behind(); }
+
+  std::optional<Refusal> check_access() override {
+    if (refusal_) return refusal_;
+    const std::uint64_t now = keys_.generation();
+    if (now == generation_) return std::nullopt;
+    generation_ = now;
+    const std::optional<Principal> principal = keys_.authenticate(authorization_);
+    if (!principal) {
+      refusal_ = Refusal{"unauthenticated", "the subscription's API key is no longer valid (revoked)"};
+    } else if (!principal->may(Role::reader) || scope_(*principal)) {
+      refusal_ = Refusal{"forbidden", "the subscription's API key may no longer read these streams"};
+    }
+    return refusal_;
+  }
+
+ private:
+  std::unique_ptr<SseFeed> inner_;
+  ApiKeyFile& keys_;
+  std::uint64_t generation_;  // of the keys last checked against
+  const std::string authorization_;
+  const Scope scope_;
+  std::optional<Refusal> refusal_;
+};
+
 }  // namespace
 
 struct Api::Impl {
@@ -159,6 +205,9 @@ struct Api::Impl {
     }
 
     Principal principal;  // everything, when authentication is off
+    // Read before authenticating: a change after this is seen by a
+    // subscription's first check.
+    const std::uint64_t key_generation = context.keys != nullptr ? context.keys->generation() : 0;
     if (context.keys != nullptr && needs_key(match->route)) {
       std::optional<Principal> authenticated = context.keys->authenticate(http.headers.get("Authorization"));
       if (!authenticated) {
@@ -185,10 +234,39 @@ struct Api::Impl {
     ApiRequest request{http, *target, principal, context};
     const auto started = std::chrono::steady_clock::now();
     Reply result = dispatch(request, *match, raw_path);
+    if (result.sse && context.keys != nullptr) {
+      KeyCheckedFeed::Scope scope;
+      if (match->route == Route::subscribe_stream) {
+        scope = [stream = match->name](const Principal& p) { return check_stream_access(p, stream); };
+      } else {
+        scope = [prefix = std::string(target->param("prefix").value_or(""))](const Principal& p) {
+          return check_prefix_access(p, prefix);
+        };
+      }
+      result.sse = std::make_unique<KeyCheckedFeed>(std::move(result.sse), *context.keys, key_generation,
+                                                    std::string(http.headers.get("Authorization").value_or("")),
+                                                    std::move(scope));
+    }
+    LatencyHistogram* latency = nullptr;
     if (context.metrics != nullptr) {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      if (is_append(match->route, http.method)) context.metrics->append_latency.record(seconds);
-      if (is_read(match->route, http.method)) context.metrics->read_latency.record(seconds);
+      if (is_append(match->route, http.method)) latency = &context.metrics->append_latency;
+      if (is_read(match->route, http.method)) latency = &context.metrics->read_latency;
+    }
+    if (latency != nullptr) {
+      const auto record = [latency, started] {
+        latency->record(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      };
+      if (result.deferred) {
+        // Timed until the store completes the write.
+        result.deferred = [start = std::move(result.deferred), record](ResponseSink sink) {
+          start([sink = std::move(sink), record](HttpResponse response) {
+            record();
+            sink(std::move(response));
+          });
+        };
+      } else {
+        record();
+      }
     }
     return result;
   }
@@ -198,7 +276,21 @@ Api::Api(ApiContext context) : impl_(std::make_unique<Impl>()) { impl_->context 
 
 Api::~Api() = default;
 
-Reply Api::handle(const HttpRequest& request) {
+namespace {
+
+// Requests and responses by status class are counted by the transport,
+// which also sees the requests it answers itself (431, 413, shutdown).
+// A 503 (a resource ran out, the store closing) is worth a retry soon, and
+// /health reports the server degraded for a while after one.
+void finish_response(HttpResponse& response, ServerMetrics* metrics) {
+  if (response.status != 503) return;
+  response.headers.set("Retry-After", "1");
+  if (metrics != nullptr) metrics->note_shortage();
+}
+
+}  // namespace
+
+void Api::handle_async(const HttpRequest& request, std::function<void(Reply)> done) {
   Reply result;
   try {
     result = impl_->route_and_handle(request);
@@ -207,9 +299,44 @@ Reply Api::handle(const HttpRequest& request) {
   } catch (...) {
     result = internal_error("unknown exception");
   }
-  // Requests and responses by status class are counted by the transport,
-  // which also sees the requests it answers itself (431, 413, shutdown).
-  return result;
+  ServerMetrics* const metrics = impl_->context.metrics;
+  if (!result.deferred) {
+    if (!result.sse) finish_response(result.response, metrics);
+    done(std::move(result));
+    return;
+  }
+  // `done` is called once whatever happens: if starting the write throws
+  // before the sink was handed on, the answer is a 500 from here.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto shared_done = std::make_shared<std::function<void(Reply)>>(std::move(done));
+  ResponseSink sink = [answered, shared_done, metrics](HttpResponse response) {
+    if (answered->exchange(true)) return;
+    finish_response(response, metrics);
+    Reply reply;
+    reply.response = std::move(response);
+    (*shared_done)(std::move(reply));
+  };
+  try {
+    result.deferred(sink);
+  } catch (const std::exception& error) {
+    sink(internal_error(error.what()).response);
+  } catch (...) {
+    sink(internal_error("unknown exception").response);
+  }
+}
+
+Reply Api::handle(const HttpRequest& request) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::optional<Reply> answer;
+  handle_async(request, [&](Reply reply) {
+    std::lock_guard lock(mutex);
+    answer = std::move(reply);
+    cv.notify_one();
+  });
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return answer.has_value(); });
+  return std::move(*answer);
 }
 
 }  // namespace evsrc::server

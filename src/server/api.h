@@ -1,6 +1,10 @@
 // The HTTP API v1 (docs/api/openapi.yaml): routes requests to handlers over
-// the EventStore. Synchronous: the transport calls handle() on a worker
-// thread, where store calls (e.g. a durable append) may block.
+// the EventStore. The transport calls handle_async() on a worker thread:
+// reads answer at once (store reads may block the worker); appends and
+// transactions go to the store's asynchronous writes and are answered from
+// their completion, so no thread waits for a group commit (with a store whose
+// asynchronous writes are the blocking call, e.g. postgres:, the worker
+// waits as before).
 //
 // Errors are JSON bodies {"error": "<stable_code>", "message": "..."}:
 //   400 bad_request (malformed JSON, invalid UTF-8, bad parameter, ...),
@@ -52,7 +56,12 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
+  // Calls `done` exactly once with the reply (never one with `deferred`
+  // set): before returning for most requests, later from the store's
+  // completion thread for a write. `request` need not outlive the call.
   // Never throws: an unexpected exception becomes 500 internal.
+  void handle_async(const HttpRequest& request, std::function<void(Reply)> done);
+  // handle_async(), waiting for the reply (tests, fuzzers).
   Reply handle(const HttpRequest& request);
 
  private:

@@ -7,6 +7,7 @@
 #include "server/api_json.h"
 #include "server/api_metrics.h"
 #include "server/console_assets.h"
+#include "server/descriptors.h"
 #include "server/server_metrics.h"
 
 namespace evsrc::server {
@@ -61,10 +62,46 @@ Timestamp now_timestamp() {
 
 }  // namespace
 
+namespace {
+
+// How long after a refused request or connection for lack of resources the
+// server reports itself degraded.
+constexpr std::int64_t kShortageMemoryMs = 60'000;
+
+// {"status":<status>,"reason":<reason>} (+ error and message when failed).
+HttpResponse health_response(std::string_view status, const std::string& reason) {
+  std::string body = "{\"status\":\"";
+  body.append(status).append("\",\"reason\":");
+  append_json_string(body, reason);
+  if (status == "failed") {
+    body.append(",\"error\":\"unavailable\",\"message\":");
+    append_json_string(body, reason);
+  }
+  body.push_back('}');
+  return json_response(status == "failed" ? 503 : 200, std::move(body));
+}
+
+}  // namespace
+
 Reply handle_health(ApiRequest& request) {
   Result<StoreStats> stats = request.context.store->stats();
-  if (!stats.ok())
-    return reply(error_response(503, "unavailable", "the store does not answer: " + stats.status().to_string()));
+  if (!stats.ok()) return reply(health_response("failed", "the store does not answer: " + stats.status().to_string()));
+  if (!stats->write_status.ok()) {
+    return reply(health_response("failed", "the store refuses writes: " + stats->write_status.to_string()));
+  }
+  if (request.context.metrics != nullptr) {
+    const std::optional<std::int64_t> since = request.context.metrics->since_last_shortage_ms();
+    if (since && *since < kShortageMemoryMs) {
+      return reply(health_response("degraded", "a request or connection was refused for lack of resources (file "
+                                               "descriptors) " + std::to_string(*since / 1000) + " s ago"));
+    }
+  }
+  if (const std::optional<DescriptorUse> use = descriptor_use()) {
+    if (use->open + kDescriptorReserve / 2 >= use->limit) {
+      return reply(health_response("degraded", std::to_string(use->open) + " of " + std::to_string(use->limit) +
+                                                   " file descriptors are open"));
+    }
+  }
   return reply(json_response(200, "{\"status\":\"ok\"}"));
 }
 

@@ -57,7 +57,7 @@ std::string revision_etag(StreamRevision revision);
 // wrong expected revision, "actual" (null when the stream does not exist)
 // and the actual ETag. `extra_json_members` (e.g. "\"part\":1") are added.
 HttpResponse store_error_response(const Status& status, std::string_view extra_json_members = {});
-inline Reply reply(HttpResponse response) { return Reply{std::move(response), nullptr}; }
+inline Reply reply(HttpResponse response) { return Reply{std::move(response), nullptr, nullptr}; }
 
 // ---- request parts -------------------------------------------------------------
 

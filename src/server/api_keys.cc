@@ -415,6 +415,7 @@ Status ApiKeyFile::load() {
   keys_ = std::move(contents->keys);
   loaded_version_ = version_of<FileVersion>(contents->stat);
   last_check_ = std::chrono::steady_clock::now();
+  generation_.fetch_add(1, std::memory_order_release);
   return Status();
 }
 
@@ -433,6 +434,7 @@ Status ApiKeyFile::read_file_locked() {
   if (!contents.ok()) return contents.status();
   keys_ = std::move(contents->keys);
   loaded_version_ = version_of<FileVersion>(contents->stat);
+  generation_.fetch_add(1, std::memory_order_release);
   return Status();
 }
 
@@ -441,6 +443,7 @@ Status ApiKeyFile::save_locked() {
   if (!written.ok()) return written.status();
   // Our own write is not a change to reload.
   loaded_version_ = version_of<FileVersion>(*written);
+  generation_.fetch_add(1, std::memory_order_release);
   return Status();
 }
 
@@ -507,6 +510,13 @@ Status ApiKeyFile::revoke(std::string_view id) {
     return status;
   }
   return Status();
+}
+
+std::uint64_t ApiKeyFile::reload_now() {
+  std::lock_guard lock(mutex_);
+  last_check_ = {};
+  reload_if_changed();
+  return generation();
 }
 
 void ApiKeyFile::reload_if_changed() {

@@ -13,6 +13,7 @@
 // on $all and its subscription it must filter by such a prefix.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -84,6 +85,14 @@ class ApiKeyFile {
   // in force (a broken file never lets anyone in).
   std::optional<Principal> authenticate(std::optional<std::string_view> authorization);
 
+  // Changes whenever the keys in force may have changed (a load, a reload of
+  // a changed file, add, revoke): a caller holding a principal looks its key
+  // up again only then (live subscriptions).
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Looks at the file now (whatever the interval) and reloads it when it
+  // changed; returns generation().
+  std::uint64_t reload_now();
+
  private:
   // Which version of the file keys_ came from; any change makes
   // authenticate() re-read it (every save renames a new inode into place, so
@@ -107,6 +116,7 @@ class ApiKeyFile {
   std::vector<ApiKeyRecord> keys_;
   FileVersion loaded_version_;
   std::chrono::steady_clock::time_point last_check_{};
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 // SHA-256 of `bytes` as 64 lowercase hex digits (OpenSSL).

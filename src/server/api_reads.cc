@@ -1,6 +1,8 @@
 // The reads of the API v1: a stream, one event, $all, the list of streams
 // and a stream's metadata.
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include "server/api_handlers.h"
 #include "server/api_json.h"
@@ -17,34 +19,88 @@ void record_read(ServerMetrics* metrics, std::size_t events) {
   if (metrics != nullptr) metrics->read_events.fetch_add(events, std::memory_order_relaxed);
 }
 
-// A page is read from the store in sub-pages of kSubPageEvents and ends early
-// once its JSON passes kPageBudgetBytes (its `next` then points at the first
-// event left out), so a page of 10,000 large events cannot exhaust memory.
+// A page is bounded three ways, whatever the stored data (its `next` then
+// points at the first event left out, so the client goes on from there):
+// - its JSON stops growing once past kPageBudgetBytes, checked after every
+//   event (an event's JSON may be 6 times its bytes: control characters are
+//   escaped), so a response holds at most the budget and one event more;
+// - the store is read in sub-pages whose event count follows the size of
+//   the events seen (at most kSubPageEvents, fewer for large events; the
+//   first sub-page assumes events of the largest size accepted), so the
+//   events held at once stay near the budget too;
+// - a filtered $all read examines at most kPageScanBudget positions
+//   (AllReadOptions::scan_limit), so a filter that matches little cannot
+//   keep a worker busy for a whole-log scan: the page may come back short,
+//   even empty, with `next` set.
 constexpr std::uint64_t kSubPageEvents = 64;
 constexpr std::size_t kPageBudgetBytes = 8 << 20;
+constexpr std::uint64_t kPageScanBudget = 1 << 18;
 
-// Builds {"events":[...],"next":...} from `read(from, limit)` calls returning
-// Result<page with .events and .next>. `on_page` sees each sub-page.
-template <class Read, class OnPage>
-Result<std::string> read_page_json(std::optional<std::uint64_t> from, std::uint64_t limit, Read read,
+std::size_t raw_event_bytes(const RecordedEvent& event) {
+  return sizeof(RecordedEvent) + event.stream.size() + event.type.size() + event.data.size() +
+         event.metadata.size() + event.content_type.size();
+}
+
+// The `from` of the read that continues after `key` in `direction`; nullopt
+// when nothing can follow (backward past 0, forward past the last key).
+std::optional<std::uint64_t> key_after(std::uint64_t key, Direction direction) {
+  if (direction == Direction::forward) {
+    return key == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(key + 1);
+  }
+  return key == 0 ? std::nullopt : std::optional<std::uint64_t>(key - 1);
+}
+
+// Builds {"events":[...],"next":...} from `read(from, limit, scan_limit)`
+// calls returning Result<page with .events and .next>; `key_of(event)` is the
+// event's place in the walk (revision or position). `on_page` sees each
+// sub-page. `scan_budget`: keys the whole page may examine (0: no bound).
+template <class Read, class KeyOf, class OnPage>
+Result<std::string> read_page_json(std::optional<std::uint64_t> from, std::uint64_t limit, Direction direction,
+                                   std::size_t max_event_bytes, std::uint64_t scan_budget, Read read, KeyOf key_of,
                                    OnPage on_page, std::size_t& events_read) {
   std::string out = "{\"events\":[";
   std::optional<std::uint64_t> next = from;
   std::uint64_t remaining = limit;
+  std::uint64_t sub_page = std::clamp<std::uint64_t>(kPageBudgetBytes / std::max<std::size_t>(1, max_event_bytes), 1,
+                                                     kSubPageEvents);
+  std::uint64_t scan_left = scan_budget;
   bool first = true;
   while (true) {
-    auto page = read(next, std::min(remaining, kSubPageEvents));
+    const std::uint64_t asked = std::min(remaining, sub_page);
+    auto page = read(next, asked, scan_left);
     if (!page.ok()) return page.status();
     on_page(*page);
-    for (const RecordedEvent& event : page->events) {
+    const std::optional<std::uint64_t> page_from = next;
+    next = page->next;
+    std::size_t largest = 1;
+    bool over_budget = false;
+    for (std::size_t i = 0; i < page->events.size(); ++i) {
+      const RecordedEvent& event = page->events[i];
       if (!first) out.push_back(',');
       first = false;
       append_recorded_event_json(out, event);
+      largest = std::max(largest, raw_event_bytes(event));
+      ++events_read;
+      if (out.size() >= kPageBudgetBytes) {
+        if (i + 1 < page->events.size()) next = key_after(key_of(event), direction);
+        over_budget = true;
+        break;
+      }
     }
-    events_read += page->events.size();
     remaining -= std::min<std::uint64_t>(remaining, page->events.size());
-    next = page->next;
-    if (!next || remaining == 0 || out.size() >= kPageBudgetBytes) break;
+    if (!next || remaining == 0 || over_budget) break;
+    if (scan_left != 0) {
+      // Short of what was asked but not at the end: the scan window ended.
+      if (page->events.size() < asked) break;
+      // Keys walked by this sub-page (from its first event when it started
+      // at the head, so at most one window goes uncounted).
+      const std::uint64_t start =
+          page_from.value_or(direction == Direction::forward ? 0 : key_of(page->events.front()));
+      const std::uint64_t walked = direction == Direction::forward ? *next - start : start - *next;
+      if (walked >= scan_left) break;
+      scan_left -= walked;
+    }
+    sub_page = std::clamp<std::uint64_t>((kPageBudgetBytes - out.size()) / largest, 1, kSubPageEvents);
   }
   out.append("],\"next\":");
   append_optional(out, next);
@@ -67,14 +123,15 @@ Reply handle_read_stream(ApiRequest& request, const std::string& stream) {
   StreamRevision last_revision = 0;
   std::size_t events_read = 0;
   Result<std::string> body = read_page_json(
-      *from, *limit,
-      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit) {
+      *from, *limit, *direction, request.context.limits.max_event_bytes, /*scan_budget=*/0,
+      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit, std::uint64_t) {
         StreamReadOptions options;
         options.from = page_from;
         options.limit = page_limit;
         options.direction = *direction;
         return request.context.store->read_stream(stream, options);
       },
+      [](const RecordedEvent& event) { return event.revision; },
       [&](const StreamPage& page) { last_revision = page.last_revision; }, events_read);
   if (!body.ok()) return reply(store_error_response(body.status()));
   record_read(request.context.metrics, events_read);
@@ -125,14 +182,24 @@ Reply handle_read_all(ApiRequest& request) {
     return reply(std::move(*error));
   }
   std::size_t events_read = 0;
+  auto scan_limit = uint_param(request.target, "scanLimit");
+  if (!scan_limit.ok()) return reply(scan_limit.take_error());
+  if (*scan_limit && **scan_limit == 0) {
+    return reply(error_response(400, "bad_request", "scanLimit must be at least 1"));
+  }
+  // Unfiltered, every position examined is an event of the page: no budget
+  // unless the client asks for one.
+  std::uint64_t scan_budget = options.filter.empty() ? 0 : kPageScanBudget;
+  if (*scan_limit) scan_budget = scan_budget == 0 ? **scan_limit : std::min(scan_budget, **scan_limit);
   Result<std::string> body = read_page_json(
-      *from, *limit,
-      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit) {
+      *from, *limit, *direction, request.context.limits.max_event_bytes, scan_budget,
+      [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit, std::uint64_t scan_left) {
         options.from = page_from;
         options.limit = page_limit;
+        options.scan_limit = scan_left;
         return request.context.store->read_all(options);
       },
-      [](const AllPage&) {}, events_read);
+      [](const RecordedEvent& event) { return event.position; }, [](const AllPage&) {}, events_read);
   if (!body.ok()) return reply(store_error_response(body.status()));
   record_read(request.context.metrics, events_read);
   return reply(json_response(200, std::move(body).value()));

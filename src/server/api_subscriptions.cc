@@ -25,13 +25,61 @@ void append_frame(std::string& out, std::uint64_t id, const RecordedEvent& event
   append_sse_frame(out, std::string_view(digits, static_cast<std::size_t>(end - digits)), type, data);
 }
 
+// A batch's frames stop once past kBatchBudgetBytes (checked after every
+// event: the transport holds one batch per subscriber, so a subscriber holds
+// at most this and one event's frame); the events read at once follow their
+// size as a read page's do (api_reads.cc). A filtered $all batch examines at
+// most kBatchScanBudget positions; one that stops there says behind() and the
+// transport asks again at once (other work queued on the workers goes first).
+constexpr std::size_t kBatchBudgetBytes = 1 << 20;
+constexpr std::uint64_t kBatchScanBudget = 1 << 18;
+constexpr std::uint64_t kMaxBatchEvents = 64;
+
+std::size_t raw_event_bytes(const RecordedEvent& event) {
+  return sizeof(RecordedEvent) + event.stream.size() + event.type.size() + event.data.size() +
+         event.metadata.size() + event.content_type.size();
+}
+
+// How many events a feed reads at once: starts from the largest event the
+// server accepts, then follows the largest event seen in the last read.
+class BatchSizer {
+ public:
+  explicit BatchSizer(std::size_t max_event_bytes) : events_(fit(max_event_bytes)) {}
+  std::uint64_t events() const { return events_; }
+  void saw(std::size_t largest_event_bytes) { events_ = fit(largest_event_bytes); }
+
+ private:
+  static std::uint64_t fit(std::size_t event_bytes) {
+    return std::clamp<std::uint64_t>(kBatchBudgetBytes / std::max<std::size_t>(1, event_bytes), 1, kMaxBatchEvents);
+  }
+  std::uint64_t events_;
+};
+
+// Appends the frames of `events` until the batch budget is passed; returns
+// how many were appended (the caller resumes after the last of them) and the
+// largest event's bytes.
+std::pair<std::size_t, std::size_t> append_frames(std::string& out, const std::vector<RecordedEvent>& events,
+                                                  bool ids_are_positions) {
+  std::size_t largest = 1;
+  std::size_t appended = 0;
+  for (const RecordedEvent& event : events) {
+    append_frame(out, ids_are_positions ? event.position : event.revision, event);
+    largest = std::max(largest, raw_event_bytes(event));
+    ++appended;
+    if (out.size() >= kBatchBudgetBytes) break;
+  }
+  return {appended, largest};
+}
+
 // $all from a position, filtered. Ids are positions.
 class AllFeed final : public SseFeed {
  public:
-  AllFeed(EventStore& store, std::optional<Position> from, EventFilter filter, std::uint64_t max_page)
-      : store_(store), next_(from), filter_(std::move(filter)), max_page_(max_page) {}
+  AllFeed(EventStore& store, std::optional<Position> from, EventFilter filter, std::uint64_t max_page,
+          std::size_t max_event_bytes)
+      : store_(store), next_(from), filter_(std::move(filter)), max_page_(max_page), sizer_(max_event_bytes) {}
 
   Result<std::size_t> read_next(std::string& out, std::size_t max_events) override {
+    behind_ = false;
     if (max_events == 0) return std::size_t{0};
     // With a filter, most of the log may not match: remember how far a page
     // that reached the end looked, so the next call does not scan it again.
@@ -43,53 +91,67 @@ class AllFeed final : public SseFeed {
     }
     AllReadOptions options;
     options.from = next_;
-    options.limit = std::min<std::uint64_t>(max_events, max_page_);
+    options.limit = std::min<std::uint64_t>({max_events, max_page_, sizer_.events()});
     options.filter = filter_;
+    if (!filter_.empty()) options.scan_limit = kBatchScanBudget;
     Result<AllPage> page = store_.read_all(options);
     if (!page.ok()) return page.status();
-    for (const RecordedEvent& event : page->events) append_frame(out, event.position, event);
-    if (page->next) {
+    const auto [appended, largest] = append_frames(out, page->events, /*ids_are_positions=*/true);
+    sizer_.saw(largest);
+    if (appended < page->events.size()) {
+      next_ = page->events[appended - 1].position + 1;
+    } else if (page->next) {
       next_ = page->next;
+      // Short of the limit with more to read: the scan window ended.
+      behind_ = page->events.size() < options.limit;
     } else {
       if (!page->events.empty()) next_ = page->events.back().position + 1;
       // Every position up to `head` was committed before the read began, and
       // the read went to the end of what was committed.
       if (head && (!next_ || *next_ <= *head)) next_ = *head + 1;
     }
-    return page->events.size();
+    return appended;
   }
+
+  bool behind() const override { return behind_; }
 
  private:
   EventStore& store_;
   std::optional<Position> next_;
   const EventFilter filter_;
   const std::uint64_t max_page_;
+  BatchSizer sizer_;
+  bool behind_ = false;
 };
 
 // One stream from a revision. Ids are revisions. A stream that does not
 // exist (yet, or any more after a soft delete) is waited for.
 class StreamFeed final : public SseFeed {
  public:
-  StreamFeed(EventStore& store, std::string stream, std::optional<StreamRevision> from, std::uint64_t max_page)
-      : store_(store), stream_(std::move(stream)), next_(from), max_page_(max_page) {}
+  StreamFeed(EventStore& store, std::string stream, std::optional<StreamRevision> from, std::uint64_t max_page,
+             std::size_t max_event_bytes)
+      : store_(store), stream_(std::move(stream)), next_(from), max_page_(max_page), sizer_(max_event_bytes) {}
 
   Result<std::size_t> read_next(std::string& out, std::size_t max_events) override {
     if (max_events == 0) return std::size_t{0};
     StreamReadOptions options;
     options.from = next_;
-    options.limit = std::min<std::uint64_t>(max_events, max_page_);
+    options.limit = std::min<std::uint64_t>({max_events, max_page_, sizer_.events()});
     Result<StreamPage> page = store_.read_stream(stream_, options);
     if (!page.ok()) {
       if (page.status().code() == ErrorCode::not_found) return std::size_t{0};
       return page.status();
     }
-    for (const RecordedEvent& event : page->events) append_frame(out, event.revision, event);
-    if (page->next) {
+    const auto [appended, largest] = append_frames(out, page->events, /*ids_are_positions=*/false);
+    sizer_.saw(largest);
+    if (appended < page->events.size()) {
+      next_ = page->events[appended - 1].revision + 1;
+    } else if (page->next) {
       next_ = page->next;
     } else if (!page->events.empty()) {
       next_ = page->events.back().revision + 1;
     }
-    return page->events.size();
+    return appended;
   }
 
  private:
@@ -97,6 +159,7 @@ class StreamFeed final : public SseFeed {
   const std::string stream_;
   std::optional<StreamRevision> next_;
   const std::uint64_t max_page_;
+  BatchSizer sizer_;
 };
 
 HttpResponse event_stream_head() {
@@ -146,7 +209,9 @@ Reply handle_subscribe_all(ApiRequest& request) {
   });
   if (!from.ok()) return reply(from.take_error());
   return Reply{event_stream_head(),
-               std::make_unique<AllFeed>(store, *from, std::move(filter), request.context.limits.max_page)};
+               std::make_unique<AllFeed>(store, *from, std::move(filter), request.context.limits.max_page,
+                                         request.context.limits.max_event_bytes),
+               nullptr};
 }
 
 Reply handle_subscribe_stream(ApiRequest& request, const std::string& stream) {
@@ -163,7 +228,9 @@ Reply handle_subscribe_stream(ApiRequest& request, const std::string& stream) {
   });
   if (!from.ok()) return reply(from.take_error());
   return Reply{event_stream_head(),
-               std::make_unique<StreamFeed>(store, stream, *from, request.context.limits.max_page)};
+               std::make_unique<StreamFeed>(store, stream, *from, request.context.limits.max_page,
+                                            request.context.limits.max_event_bytes),
+               nullptr};
 }
 
 }  // namespace evsrc::server

@@ -66,6 +66,8 @@ HttpError http_error_for(const Status& status) {
       return {504, "timeout"};
     case ErrorCode::rejected:
       return {422, "rejected"};
+    case ErrorCode::unavailable:
+      return {503, "unavailable"};
   }
   return {500, "internal"};
 }

@@ -172,6 +172,70 @@ std::string part_members(std::size_t index, std::string_view stream) {
   return members;
 }
 
+// The answer to an append of `count` events (`bytes` of data and metadata).
+// Never throws (it runs in the store's completion): 500 when even building
+// the answer fails.
+HttpResponse append_response(const Result<AppendResult>& result, ServerMetrics* metrics, const std::string& stream,
+                             std::size_t count, std::uint64_t bytes) noexcept {
+  try {
+    if (!result.ok()) {
+      record_conflict(metrics, result.status());
+      return store_error_response(result.status());
+    }
+    const bool wrote = count > 0;
+    if (wrote) record_append(metrics, count, bytes);
+    std::string out = "{\"stream\":";
+    append_json_string(out, stream);
+    out.append(",\"firstRevision\":")
+        .append(std::to_string(result->first_revision))
+        .append(",\"lastRevision\":")
+        .append(std::to_string(result->last_revision))
+        .append(",\"position\":")
+        .append(std::to_string(result->position))
+        .append("}");
+    // An empty batch only checked the expectation: nothing was created.
+    HttpResponse response = json_response(wrote ? 201 : 200, std::move(out));
+    if (wrote) response.headers.set("ETag", revision_etag(result->last_revision));
+    return response;
+  } catch (...) {
+    HttpResponse bare;
+    bare.status = 500;
+    return bare;
+  }
+}
+
+// The answer to a transaction of `parts` (`count` events, `bytes`).
+HttpResponse commit_response(const Result<TransactionResult>& result, ServerMetrics* metrics,
+                             const std::vector<std::string>& streams, std::size_t count,
+                             std::uint64_t bytes) noexcept {
+  try {
+    if (!result.ok()) {
+      record_conflict(metrics, result.status());
+      const std::optional<std::size_t> part = failing_part(result.status(), streams.size());
+      return store_error_response(result.status(), part ? part_members(*part, streams[*part]) : "");
+    }
+    if (count > 0) record_append(metrics, count, bytes);
+    std::string out = "{\"parts\":[";
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+      const TransactionPartResult& part = i < result->parts.size() ? result->parts[i] : TransactionPartResult{};
+      if (i > 0) out.push_back(',');
+      out.append("{\"stream\":");
+      append_json_string(out, streams[i]);
+      out.append(",\"firstRevision\":");
+      append_optional(out, part.first_revision);
+      out.append(",\"lastRevision\":");
+      append_optional(out, part.last_revision);
+      out.append(",\"position\":").append(std::to_string(part.position)).append("}");
+    }
+    out.append("],\"position\":").append(std::to_string(result->position)).append("}");
+    return json_response(count > 0 ? 201 : 200, std::move(out));
+  } catch (...) {
+    HttpResponse bare;
+    bare.status = 500;
+    return bare;
+  }
+}
+
 }  // namespace
 
 Reply handle_append(ApiRequest& request, const std::string& stream) {
@@ -184,26 +248,18 @@ Reply handle_append(ApiRequest& request, const std::string& stream) {
   ApiResult<ParsedEvents> parsed = parse_events(*body, /*single_allowed=*/true, {}, request.context.limits);
   if (!parsed.ok()) return reply(parsed.take_error());
 
-  Result<AppendResult> result = request.context.store->append(stream, *expected, parsed->events);
-  if (!result.ok()) {
-    record_conflict(request.context.metrics, result.status());
-    return reply(store_error_response(result.status()));
-  }
-  const bool wrote = !parsed->events.empty();
-  if (wrote) record_append(request.context.metrics, parsed->events.size(), parsed->bytes);
-  std::string out = "{\"stream\":";
-  append_json_string(out, stream);
-  out.append(",\"firstRevision\":")
-      .append(std::to_string(result->first_revision))
-      .append(",\"lastRevision\":")
-      .append(std::to_string(result->last_revision))
-      .append(",\"position\":")
-      .append(std::to_string(result->position))
-      .append("}");
-  // An empty batch only checked the expectation: nothing was created.
-  HttpResponse response = json_response(wrote ? 201 : 200, std::move(out));
-  if (wrote) response.headers.set("ETag", revision_etag(result->last_revision));
-  return reply(std::move(response));
+  // Answered from the write's completion: no thread waits for the commit.
+  Reply deferred;
+  deferred.deferred = [store = request.context.store, metrics = request.context.metrics, stream,
+                       expected = *expected, events = std::move(parsed->events),
+                       bytes = parsed->bytes](ResponseSink sink) mutable {
+    const std::size_t count = events.size();
+    store->append_async(stream, expected, std::move(events),
+                        [sink = std::move(sink), metrics, stream, count, bytes](Result<AppendResult> result) {
+                          sink(append_response(result, metrics, stream, count, bytes));
+                        });
+  };
+  return deferred;
 }
 
 Reply handle_transaction(ApiRequest& request) {
@@ -279,27 +335,18 @@ Reply handle_transaction(ApiRequest& request) {
     parts.push_back(std::move(part));
   }
 
-  Result<TransactionResult> result = request.context.store->commit(parts);
-  if (!result.ok()) {
-    record_conflict(request.context.metrics, result.status());
-    const std::optional<std::size_t> part = failing_part(result.status(), parts.size());
-    return reply(store_error_response(result.status(), part ? part_members(*part, parts[*part].stream) : ""));
-  }
-  if (event_count > 0) record_append(request.context.metrics, event_count, event_bytes);
-  std::string out = "{\"parts\":[";
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    const TransactionPartResult& part = i < result->parts.size() ? result->parts[i] : TransactionPartResult{};
-    if (i > 0) out.push_back(',');
-    out.append("{\"stream\":");
-    append_json_string(out, parts[i].stream);
-    out.append(",\"firstRevision\":");
-    append_optional(out, part.first_revision);
-    out.append(",\"lastRevision\":");
-    append_optional(out, part.last_revision);
-    out.append(",\"position\":").append(std::to_string(part.position)).append("}");
-  }
-  out.append("],\"position\":").append(std::to_string(result->position)).append("}");
-  return reply(json_response(event_count > 0 ? 201 : 200, std::move(out)));
+  std::vector<std::string> streams;
+  streams.reserve(parts.size());
+  for (const TransactionPart& part : parts) streams.push_back(part.stream);
+  Reply deferred;
+  deferred.deferred = [store = request.context.store, metrics = request.context.metrics, parts = std::move(parts),
+                       streams = std::move(streams), event_count, event_bytes](ResponseSink sink) mutable {
+    store->commit_async(std::move(parts), [sink = std::move(sink), metrics, streams = std::move(streams), event_count,
+                                           event_bytes](Result<TransactionResult> result) {
+      sink(commit_response(result, metrics, streams, event_count, event_bytes));
+    });
+  };
+  return deferred;
 }
 
 Reply handle_delete_stream(ApiRequest& request, const std::string& stream) {

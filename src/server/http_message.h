@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,13 +57,35 @@ class SseFeed {
   // returns how many; 0 when caught up. Never waits for new commits. An error
   // ends the subscription: the transport sends it as a final `event: error`.
   virtual Result<std::size_t> read_next(std::string& out, std::size_t max_events) = 0;
+  // True when the last read_next() stopped at its work budget before the end
+  // of what is committed (a filter that matched nothing in the part it
+  // examined): the transport asks again at once instead of waiting.
+  virtual bool behind() const { return false; }
+
+  // Why the subscription may not go on (its API key was revoked or lost the
+  // right to these streams), as the code and message of the final error
+  // event; nullopt while it may. Called on a worker before every batch and
+  // when the keys change (an idle subscription ends within a second).
+  struct Refusal {
+    std::string code;  // "unauthenticated", "forbidden"
+    std::string message;
+  };
+  virtual std::optional<Refusal> check_access() { return std::nullopt; }
 };
 
+// Receives a response the API completes later; called exactly once, from
+// any thread (the store's completion thread for an append).
+using ResponseSink = std::function<void(HttpResponse)>;
+
 // What the API answers: a complete response, or (when `sse` is set) the head
-// of a text/event-stream response whose body the feed produces.
+// of a text/event-stream response whose body the feed produces, or (when
+// `deferred` is set, inside the API only) a start function that is called
+// once with the sink of the response: an append that waits for its group
+// commit holds no thread meanwhile.
 struct Reply {
   HttpResponse response;
   std::unique_ptr<SseFeed> sse;
+  std::function<void(ResponseSink)> deferred;
 };
 
 // Formats one SSE frame: "id: <id>\nevent: <event>\ndata: <data>\n\n"

@@ -3,8 +3,9 @@
 // its replies; live subscriptions as chunked text/event-stream bodies.
 //
 // Threads: `io_threads` run the io_context (accept, read, write); every
-// session's handlers run on its own strand. Api::handle runs on the worker
-// pool (it may block on a durable append). A subscription waiting for commits
+// session's handlers run on its own strand. Api::handle runs on a worker
+// pool (it may block on a durable append): reads and subscriptions on one,
+// writes on another, so that neither can take every thread from the other. A subscription waiting for commits
 // holds no thread: CommitNotifier wakes it.
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -17,6 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <condition_variable>
+#include <cstdio>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -29,6 +31,7 @@
 #include "server/api.h"
 #include "server/api_keys.h"
 #include "server/commit_notifier.h"
+#include "server/descriptors.h"
 #include "server/http_message.h"
 #include "server/http_request_conversion.h"
 #include "server/server_metrics.h"
@@ -56,6 +59,9 @@ constexpr int kSseSendBufferBytes = 512 * 1024;
 constexpr std::chrono::milliseconds kSseStallCheck{5};  // a reading client drains within ms
 // What the first read of a request (waiting with the idle timeout) asks for.
 constexpr std::size_t kFirstReadBytes = 8192;
+// How often the key file is looked at for revoked keys (live subscriptions
+// end within about this, plus one check on a worker).
+constexpr std::chrono::milliseconds kKeyWatchInterval{250};
 
 // Splits "HOST:PORT" / "[V6]:PORT".
 Result<std::pair<std::string, std::uint16_t>> split_listen(std::string_view listen) {
@@ -83,7 +89,11 @@ class ConnectionBase;
 // Everything the sessions share; Server::Impl is this.
 struct ServerCore {
   ServerCore(EventStore& store_in, ServerOptions options_in)
-      : store(store_in), options(std::move(options_in)), workers(options.worker_threads), acceptor(ioc) {}
+      : store(store_in),
+        options(std::move(options_in)),
+        workers(options.worker_threads),
+        writers(options.worker_threads),
+        acceptor(ioc) {}
 
   EventStore& store;
   ServerOptions options;
@@ -95,7 +105,10 @@ struct ServerCore {
   bool auth_required = false;
 
   asio::io_context ioc;
+  // Reads and subscriptions run on `workers`, every other request on
+  // `writers`: readers, however many and however slow, never hold up writes.
   asio::thread_pool workers;
+  asio::thread_pool writers;
   tcp::acceptor acceptor;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -111,7 +124,16 @@ struct ServerCore {
   bool stop_started = false;
   bool stopped = false;
 
+  // Connections served at once: options.max_connections capped below the
+  // descriptor limit at start (descriptors.h).
+  std::size_t max_connections = 0;
+  std::optional<asio::steady_timer> key_watch;
+  std::uint64_t key_generation = 0;
+
   void accept();
+  // Every kKeyWatchInterval: reloads a changed key file and tells the
+  // connections (subscriptions end within a second of a revoke).
+  void watch_keys();
   template <class Stream>
   void launch(Stream stream);
   void forget_expired_connections();
@@ -128,6 +150,9 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
   // Called on stop(): an idle connection closes now; one with a request in
   // flight closes after answering it; a subscription ends.
   virtual void on_server_stop() = 0;
+  // Called when the API keys may have changed: a live subscription checks
+  // that its key may still read what it reads.
+  virtual void on_keys_changed() = 0;
 };
 
 // ---- one connection ------------------------------------------------------------------
@@ -156,6 +181,23 @@ class Session final : public ConnectionBase {
         self->read_request();
       });
     }
+  }
+
+  void on_keys_changed() override {
+    asio::post(stream_.get_executor(), [self = shared()] {
+      if (self->state_ != State::streaming || !self->idle_) return;  // a busy pump checks before its next batch
+      auto home = asio::prefer(self->stream_.get_executor(), asio::execution::outstanding_work.tracked);
+      asio::post(self->server_.workers, [self, home] {
+        auto refusal = self->sse_->check_access();
+        if (!refusal) return;
+        asio::post(home, [self, refusal = std::move(*refusal)] {
+          if (!self->idle_ || self->state_ != State::streaming) return;  // the pump's own check ends it
+          self->idle_ = false;
+          if (self->heartbeat_) self->heartbeat_->cancel();
+          self->end_stream(refusal.code, refusal.message);
+        });
+      });
+    });
   }
 
   void on_server_stop() override {
@@ -264,18 +306,20 @@ class Session final : public ConnectionBase {
     state_ = State::handling;
     // No read deadline while the Api works (an append waits for its fsync).
     lowest().expires_never();
-    // The tracked executor keeps the io_context running while the worker has
-    // the request, so a graceful stop still answers it.
+    // The tracked executor keeps the io_context running while the worker or
+    // the store's pipeline has the request, so a graceful stop still answers
+    // it. A write leaves the worker as soon as the store has it queued; its
+    // completion posts the answer back here.
     auto home = asio::prefer(stream_.get_executor(), asio::execution::outstanding_work.tracked);
-    asio::post(server_.workers, [self = shared(), request, home] {
-      std::shared_ptr<Reply> reply;
-      try {
-        reply = std::make_shared<Reply>(self->server_.api->handle(*request));
-      } catch (const std::exception& e) {  // e.g. bad_alloc: answer, never terminate
-        reply = std::make_shared<Reply>();
-        reply->response = server::error_response(500, "internal", std::string("unexpected failure: ") + e.what());
-      }
-      asio::post(home, [self, reply] { self->on_reply(std::move(*reply)); });
+    const bool read_only = request->method == "GET" || request->method == "HEAD";
+    asio::thread_pool& pool = read_only ? server_.workers : server_.writers;
+    asio::post(pool, [self = shared(), request, home] {
+      auto answer = [self, home](Reply reply) {
+        auto owned = std::make_shared<Reply>(std::move(reply));
+        asio::post(home, [self, owned] { self->on_reply(std::move(*owned)); });
+      };
+      // Never throws: an unexpected exception is answered 500 inside.
+      self->server_.api->handle_async(*request, std::move(answer));
     });
   }
 
@@ -358,13 +402,16 @@ class Session final : public ConnectionBase {
     asio::post(server_.workers, [self = shared(), generation, home] {
       auto frames = std::make_shared<std::string>();
       Result<std::size_t> count = std::size_t{0};
+      std::optional<server::SseFeed::Refusal> refusal;
       try {
-        count = self->sse_->read_next(*frames, self->server_.options.sse_batch_events);
+        refusal = self->sse_->check_access();
+        if (!refusal) count = self->sse_->read_next(*frames, self->server_.options.sse_batch_events);
       } catch (const std::exception& e) {
         count = Status(ErrorCode::io_error, std::string("unexpected failure: ") + e.what());
       }
-      asio::post(home, [self, frames, generation, status = count.status(),
-                                                 n = count.ok() ? count.value() : 0] {
+      asio::post(home, [self, frames, generation, refusal = std::move(refusal), status = count.status(),
+                        n = count.ok() ? count.value() : 0] {
+        if (refusal) return self->end_stream(refusal->code, refusal->message);
         if (!status.ok()) return self->end_stream(server::http_error_for(status).code, status.message());
         if (n > 0) {
           self->server_.metrics.subscription_events.fetch_add(n, std::memory_order_relaxed);
@@ -372,6 +419,7 @@ class Session final : public ConnectionBase {
           self->pending_offset_ = 0;
           return self->write_pending();
         }
+        if (self->sse_->behind()) return self->pump();
         self->wait_for_commit(generation);
       });
     });
@@ -564,7 +612,7 @@ void ServerCore::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping.load() || !acceptor.is_open()) return;
     if (!ec) {
-      if (metrics.connections_open.load(std::memory_order_relaxed) >= options.max_connections) {
+      if (metrics.connections_open.load(std::memory_order_relaxed) >= max_connections) {
         beast::error_code ignored;
         socket.close(ignored);
       } else if (tls) {
@@ -573,10 +621,32 @@ void ServerCore::accept() {
         launch(beast::tcp_stream(std::move(socket)));
       }
     } else {
-      // Out of file descriptors, buffers, memory...: back off instead of spinning.
+      // Out of file descriptors, buffers, memory...: back off instead of
+      // spinning, and let /health say so.
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) metrics.note_shortage();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     accept();
+  });
+}
+
+void ServerCore::watch_keys() {
+  if (stopping.load()) return;
+  key_watch->expires_after(kKeyWatchInterval);
+  key_watch->async_wait([this](beast::error_code ec) {
+    if (ec || stopping.load()) return;
+    // The file is looked at on a worker (a stat, sometimes a read).
+    asio::post(workers, [this] {
+      const std::uint64_t generation = keys->reload_now();
+      if (generation != key_generation) {
+        key_generation = generation;
+        std::lock_guard lock(connections_mutex);
+        for (auto& weak : connections) {
+          if (auto connection = weak.lock()) connection->on_keys_changed();
+        }
+      }
+      asio::post(key_watch->get_executor(), [this] { watch_keys(); });
+    });
   });
 }
 
@@ -653,8 +723,28 @@ Result<std::unique_ptr<Server>> Server::start(EventStore& store, ServerOptions o
   impl.api = std::make_unique<Api>(std::move(context));
   impl.notifier = std::make_unique<server::CommitNotifier>(store);
 
+  // Connections must not take the descriptors the store needs for its next
+  // segment: keep kDescriptorReserve free beside what is open now.
+  impl.max_connections = impl.options.max_connections;
+  if (const std::optional<server::DescriptorUse> use = server::descriptor_use()) {
+    impl.max_connections = server::connection_cap(impl.options.max_connections, *use);
+    if (impl.max_connections < impl.options.max_connections) {
+      std::fprintf(stderr,
+                   "evsrcd: serving at most %zu connections (not %zu): %llu of %llu file descriptors are open "
+                   "and %llu stay reserved for the store; raise the limit (ulimit -n) for more\n",
+                   impl.max_connections, impl.options.max_connections, static_cast<unsigned long long>(use->open),
+                   static_cast<unsigned long long>(use->limit),
+                   static_cast<unsigned long long>(server::kDescriptorReserve));
+    }
+  }
+
   impl.work.emplace(impl.ioc.get_executor());
   impl.accept();
+  if (impl.keys) {
+    impl.key_generation = impl.keys->generation();
+    impl.key_watch.emplace(asio::make_strand(impl.ioc));
+    impl.watch_keys();
+  }
   for (unsigned i = 0; i < impl.options.io_threads; ++i) {
     impl.io_threads.emplace_back([&impl] { impl.ioc.run(); });
   }
@@ -689,6 +779,9 @@ void Server::stop() {
     beast::error_code ignored;
     impl.acceptor.close(ignored);
   });
+  if (impl.key_watch) {
+    asio::post(impl.key_watch->get_executor(), [&impl] { impl.key_watch->cancel(); });
+  }
   // Ends live subscriptions: their pumps see `stopping` when woken.
   impl.notifier->stop();
   {
@@ -704,6 +797,7 @@ void Server::stop() {
   for (auto& thread : impl.io_threads) thread.join();
   impl.io_threads.clear();
   impl.workers.join();
+  impl.writers.join();
   {
     std::lock_guard lock(impl.stop_mutex);
     impl.stopped = true;

@@ -1,6 +1,7 @@
 #include "server/server_metrics.h"
 
 #include <algorithm>
+#include <chrono>
 #include <charconv>
 #include <cmath>
 
@@ -154,6 +155,9 @@ std::string render_prometheus(const ServerMetrics& metrics, const StoreStats* st
   counter(out, "evsrc_subscriptions_total", "Live subscriptions started.", metrics.subscriptions_total);
   counter(out, "evsrc_subscription_events_total", "Events sent to subscribers.", metrics.subscription_events);
   counter(out, "evsrc_subscriptions_dropped_total", "Slow subscribers dropped.", metrics.subscriptions_dropped);
+  counter(out, "evsrc_resource_shortages_total",
+          "Requests refused and connections not accepted because a resource (file descriptors) ran out.",
+          metrics.resource_shortages);
   header(out, "evsrc_append_latency_seconds", "histogram", "Time to handle an append or a transaction.");
   metrics.append_latency.write(out, "evsrc_append_latency_seconds", "");
   header(out, "evsrc_read_latency_seconds", "histogram", "Time to handle a stream or $all read.");
@@ -198,6 +202,24 @@ std::string render_prometheus(const ServerMetrics& metrics, const StoreStats* st
     }
   }
   return out;
+}
+
+namespace {
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void ServerMetrics::note_shortage() {
+  resource_shortages.fetch_add(1, std::memory_order_relaxed);
+  last_shortage_ms.store(steady_ms(), std::memory_order_relaxed);
+}
+
+std::optional<std::int64_t> ServerMetrics::since_last_shortage_ms() const {
+  const std::int64_t last = last_shortage_ms.load(std::memory_order_relaxed);
+  if (last < 0) return std::nullopt;
+  return steady_ms() - last;
 }
 
 }  // namespace evsrc::server

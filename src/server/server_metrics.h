@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace evsrc::server {
@@ -45,6 +46,13 @@ struct ServerMetrics {
   std::atomic<std::uint64_t> subscriptions_total{0};
   std::atomic<std::uint64_t> subscription_events{0};   // events sent to subscribers
   std::atomic<std::uint64_t> subscriptions_dropped{0};  // slow clients dropped
+  // Requests refused because a resource ran out (503 unavailable: file
+  // descriptors, ...) and connections that could not be accepted for it.
+  std::atomic<std::uint64_t> resource_shortages{0};
+  std::atomic<std::int64_t> last_shortage_ms{-1};  // steady clock; -1: never
+  void note_shortage();
+  // Milliseconds since the last shortage; nullopt when there was none.
+  std::optional<std::int64_t> since_last_shortage_ms() const;
   LatencyHistogram append_latency;  // seconds from request parsed to response ready
   LatencyHistogram read_latency;
 };

@@ -239,5 +239,73 @@ TEST_P(StoreConformance, StatsCountEventsAndStreams) {
   EXPECT_EQ(stats->last_position, std::optional<Position>(last->position));
 }
 
+// AllReadOptions::scan_limit: a filtered page examines at most that many
+// positions, so it may come back short or empty with `next` set; paging on
+// still finds every match, in order, once.
+TEST_P(StoreConformance, ReadAllScanLimitBoundsTheWorkOfAFilteredPage) {
+  ASSERT_OK(store().append("a-1", ExpectedRevision::any(), make_events(15)));
+  ASSERT_OK(store().append("b-1", ExpectedRevision::any(), make_events(1)));
+  ASSERT_OK(store().append("a-2", ExpectedRevision::any(), make_events(14)));
+  const std::vector<RecordedEvent> all = read_whole_all(store(), EventFilter{});
+  ASSERT_EQ(all.size(), 30u);
+  const Position first = all.front().position;
+  const Position last = all.back().position;
+  const Position match = all[15].position;
+
+  for (const Direction direction : {Direction::forward, Direction::backward}) {
+    SCOPED_TRACE(direction == Direction::forward ? "forward" : "backward");
+    const bool forward = direction == Direction::forward;
+    AllReadOptions options;
+    options.direction = direction;
+    options.from = forward ? first : last;
+    options.filter.stream_prefix = "b-";
+    options.limit = 10;
+    options.scan_limit = 10;
+    std::vector<Position> found;
+    int pages = 0;
+    while (true) {
+      Result<AllPage> page = store().read_all(options);
+      ASSERT_OK(page);
+      ++pages;
+      ASSERT_LE(pages, 10) << "paging does not progress";
+      if (pages == 1) {
+        // The first window holds no match: an empty page that goes on.
+        EXPECT_TRUE(page->events.empty());
+        EXPECT_EQ(page->next, std::optional<Position>(forward ? first + 10 : last - 10));
+      }
+      for (const RecordedEvent& event : page->events) {
+        EXPECT_EQ(event.stream, "b-1");
+        found.push_back(event.position);
+        // Within this page's window of 10 positions.
+        if (forward) {
+          EXPECT_LT(event.position, *options.from + 10);
+        } else {
+          EXPECT_GT(event.position + 10, *options.from);
+        }
+      }
+      if (!page->next) break;
+      if (forward) {
+        ASSERT_GT(*page->next, *options.from);
+      } else {
+        ASSERT_LT(*page->next, *options.from);
+      }
+      options.from = page->next;
+    }
+    EXPECT_EQ(found, (std::vector<Position>{match}));
+    EXPECT_EQ(pages, 3);
+  }
+
+  // Without a filter, the window bounds the events of a page too.
+  AllReadOptions unfiltered;
+  unfiltered.from = first;
+  unfiltered.limit = 100;
+  unfiltered.scan_limit = 7;
+  Result<AllPage> page = store().read_all(unfiltered);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->events.size(), 7u);
+  EXPECT_EQ(page->events.back().position, first + 6);
+  EXPECT_EQ(page->next, std::optional<Position>(first + 7));
+}
+
 }  // namespace
 }  // namespace evsrc_test

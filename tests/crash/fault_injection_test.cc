@@ -36,6 +36,8 @@ std::string fault_name(FaultKind fault) {
       return "ENOSPC";
     case FaultKind::short_write:
       return "short write";
+    case FaultKind::no_descriptors:
+      return "EMFILE";
   }
   return "?";
 }

@@ -28,6 +28,8 @@ Outcome outcome_of(const Status& status) {
     case ErrorCode::timeout:
     case ErrorCode::closed:
     case ErrorCode::corruption:
+    // Over HTTP a closed store is 503 unavailable too.
+    case ErrorCode::unavailable:
       return Outcome::unknown;
     default:
       return Outcome::failed;

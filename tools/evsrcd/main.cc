@@ -16,6 +16,7 @@
 #include "evsrc/event_store.h"
 #include "evsrc/server.h"
 #include "evsrcd/builtin_projections.h"
+#include "server/descriptors.h"
 
 namespace {
 
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", options.tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   app.add_option("--io-threads", options.io_threads, "Threads running the sockets")->capture_default_str();
   app.add_option("--workers", options.worker_threads,
-                 "Threads running store calls (a durable append blocks one until its group is synced)")
+                 "Threads running store calls, per pool: one pool for reads and subscriptions, one for writes "
+                 "(a durable append blocks one until its group is synced)")
       ->capture_default_str();
   app.add_option("--max-connections", options.max_connections, "Connections served at once; more are closed")
       ->capture_default_str();
@@ -112,6 +114,10 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+
+  // Every connection and every segment of the store holds a descriptor: take
+  // all the system allows (the server then keeps a reserve for the store).
+  (void)evsrc::server::raise_descriptor_limit();
 
   auto store = evsrc::open_store(store_uri);
   if (!store.ok()) return fail(kExitError, "cannot open " + store_uri + ": " + store.status().to_string());
