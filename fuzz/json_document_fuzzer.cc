@@ -12,7 +12,9 @@
 //     string; to the bytes themselves when they are valid UTF-8;
 //   - append_bytes_as_json of any bytes parses, and json_to_bytes of that
 //     gives back the compact text of the document the bytes hold (after an
-//     optional byte order mark), or else the bytes themselves (valid UTF-8).
+//     optional byte order mark), or else the bytes themselves (valid UTF-8);
+//     for a document, its output is exactly the compact text;
+//   - is_canonical_json accepts only documents that are their compact text.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -99,6 +101,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(evsrc::server::json_text(*reparsed) == text, "compact text is not a fixed point");
   }
 
+  // The canonical check never accepts what a parse would change.
+  if (evsrc::server::is_canonical_json(input)) {
+    require(document && !document->is_string(), "is_canonical_json accepted what does not parse as a document");
+    require(evsrc::server::json_text(*document) == input, "is_canonical_json accepted a non-canonical text");
+  }
+
   std::string quoted;
   evsrc::server::append_json_string(quoted, input);
   require(valid_utf8(quoted), "append_json_string output is not valid UTF-8");
@@ -119,6 +127,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::optional<bj::value> held = evsrc::server::parse_json(body);
   if (held && !held->is_string()) {
     require(bytes == evsrc::server::json_text(*held), "embedded JSON does not come back as its compact text");
+    // Byte for byte, whether the bytes were copied (already canonical) or
+    // parsed and written again.
+    require(embedded == evsrc::server::json_text(*held), "append_bytes_as_json differs from the compact text");
   } else if (valid_utf8(input)) {
     require(bytes == input, "bytes stored as a JSON string do not come back");
   }

@@ -163,7 +163,9 @@ class KeyCheckedFeed final : public SseFeed {
   }
   bool behind() const override { return inner_->behind(); }
 
+  // Thread-safe: the transport may check an idle feed while a batch starts.
   std::optional<Refusal> check_access() override {
+    std::lock_guard lock(mutex_);
     if (refusal_) return refusal_;
     const std::uint64_t now = keys_.generation();
     if (now == generation_) return std::nullopt;
@@ -183,6 +185,7 @@ class KeyCheckedFeed final : public SseFeed {
   std::uint64_t generation_;  // of the keys last checked against
   const std::string authorization_;
   const Scope scope_;
+  std::mutex mutex_;  // guards generation_ and refusal_
   std::optional<Refusal> refusal_;
 };
 

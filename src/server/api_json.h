@@ -37,6 +37,12 @@ std::string json_text(const boost::json::value& value);
 // as nlohmann's dump with error_handler_t::replace does.
 void append_json_string(std::string& out, std::string_view bytes);
 
+// True when `text` is a JSON document other than a bare string, exactly in
+// the compact form append_json writes (so json_text(parse_json(text)) ==
+// text): checked without building a value. False may also mean "not sure"
+// (doubles, integers of 19 digits or more, duplicate keys, ...).
+bool is_canonical_json(std::string_view text);
+
 // Event bytes <-> JSON (see the conventions above).
 void append_bytes_as_json(std::string& out, std::string_view bytes);
 std::string json_to_bytes(const boost::json::value& value);

@@ -3,10 +3,11 @@
 // its replies; live subscriptions as chunked text/event-stream bodies.
 //
 // Threads: `io_threads` run the io_context (accept, read, write); every
-// session's handlers run on its own strand. Api::handle runs on a worker
-// pool (it may block on a durable append): reads and subscriptions on one,
-// writes on another, so that neither can take every thread from the other. A subscription waiting for commits
-// holds no thread: CommitNotifier wakes it.
+// session's handlers run on its own strand. Api::handle_async runs on a
+// worker pool, reads and subscriptions on one, writes on another, so that
+// neither can take every thread from the other; a write is answered from the
+// store's completion and holds no worker while it waits for its commit. A
+// subscription waiting for commits holds no thread: CommitNotifier wakes it.
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -115,8 +116,29 @@ TEST(DescriptorExhaustion, RealEmfileOnANewSegmentLeavesTheStoreWritable) {
   Result<std::unique_ptr<EventStore>> opened = open_store("file:" + directory + "/store", options);
   ASSERT_TRUE(opened.ok()) << opened.status().to_string();
   std::unique_ptr<EventStore> store = std::move(*opened);
+  // Warm up first (a segment rolled, an asynchronous append): every code
+  // path runs once while descriptors are free. (UBSan's first check of a
+  // dynamic type opens a pipe, which fails when descriptors are out.)
+  std::vector<Uuid> acknowledged;
+  for (int i = 0; i < 600; ++i) {
+    std::vector<EventData> events = events_of(1, -1 - i);
+    ASSERT_TRUE(store->append("s-1", ExpectedRevision::any(), events).ok());
+    acknowledged.push_back(events.front().id);
+    Result<StoreStats> stats = store->stats();
+    ASSERT_TRUE(stats.ok());
+    if (stats->segments > 1) break;
+  }
+  {
+    std::vector<EventData> events = events_of(1, -1000);
+    acknowledged.push_back(events.front().id);
+    std::promise<Status> done;
+    store->append_async("s-1", ExpectedRevision::any(), std::move(events),
+                        [&done](Result<AppendResult> result) { done.set_value(result.status()); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
   Result<StoreStats> before = store->stats();
   ASSERT_TRUE(before.ok());
+  ASSERT_GT(before->segments, 1u);
 
   rlimit saved{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -136,7 +158,6 @@ TEST(DescriptorExhaustion, RealEmfileOnANewSegmentLeavesTheStoreWritable) {
   }
   ASSERT_EQ(errno, EMFILE);
 
-  std::vector<Uuid> acknowledged;
   Status refusal;
   for (int i = 0; i < 600 && refusal.ok(); ++i) {
     std::vector<EventData> events = events_of(1, i);
