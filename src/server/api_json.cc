@@ -369,9 +369,22 @@ std::optional<bj::value> parse_json(std::string_view text, std::string* error) {
 }
 
 void append_json_string(std::string& out, std::string_view bytes) {
+  out.reserve(out.size() + bytes.size() + 2);
   out.push_back('"');
   std::size_t i = 0;
   while (i < bytes.size()) {
+    // A run of printable ASCII other than '"' and '\\' is copied at once.
+    std::size_t run = i;
+    while (run < bytes.size()) {
+      const auto b = static_cast<unsigned char>(bytes[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(bytes.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(bytes[i]);
     if (c < 0x80) {
       append_escaped_ascii(out, c);
