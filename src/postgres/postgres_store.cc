@@ -199,7 +199,8 @@ class PostgresStore final : public EventStore {
     Result<PostgresRows> rows = (*db)->query_prepared(sql, params, /*binary_results=*/true);
     if (!rows.ok()) return rows.status();
     AllPage page;
-    if (rows->rows() == 0 || rows->is_null(0, 9)) return page;  // an empty store
+    // An empty store: no head row, or its last_position is -1.
+    if (rows->rows() == 0 || rows->is_null(0, 9) || pg::read_int8(rows->value(0, 9)) < 0) return page;
     const auto head = static_cast<Position>(pg::read_int8(rows->value(0, 9)));
     page.events.reserve(rows->rows());
     for (int r = 0; r < rows->rows(); ++r) {
