@@ -36,11 +36,6 @@ constexpr std::uint64_t kSubPageEvents = 64;
 constexpr std::size_t kPageBudgetBytes = 8 << 20;
 constexpr std::uint64_t kPageScanBudget = 1 << 18;
 
-std::size_t raw_event_bytes(const RecordedEvent& event) {
-  return sizeof(RecordedEvent) + event.stream.size() + event.type.size() + event.data.size() +
-         event.metadata.size() + event.content_type.size();
-}
-
 // The `from` of the read that continues after `key` in `direction`; nullopt
 // when nothing can follow (backward past 0, forward past the last key).
 std::optional<std::uint64_t> key_after(std::uint64_t key, Direction direction) {
@@ -79,7 +74,7 @@ Result<std::string> read_page_json(std::optional<std::uint64_t> from, std::uint6
       if (!first) out.push_back(',');
       first = false;
       append_recorded_event_json(out, event);
-      largest = std::max(largest, raw_event_bytes(event));
+      largest = std::max(largest, recorded_event_bytes(event));
       ++events_read;
       if (out.size() >= kPageBudgetBytes) {
         if (i + 1 < page->events.size()) next = key_after(key_of(event), direction);

@@ -35,11 +35,6 @@ constexpr std::size_t kBatchBudgetBytes = 1 << 20;
 constexpr std::uint64_t kBatchScanBudget = 1 << 18;
 constexpr std::uint64_t kMaxBatchEvents = 64;
 
-std::size_t raw_event_bytes(const RecordedEvent& event) {
-  return sizeof(RecordedEvent) + event.stream.size() + event.type.size() + event.data.size() +
-         event.metadata.size() + event.content_type.size();
-}
-
 // How many events a feed reads at once: starts from the largest event the
 // server accepts, then follows the largest event seen in the last read.
 class BatchSizer {
@@ -64,7 +59,7 @@ std::pair<std::size_t, std::size_t> append_frames(std::string& out, const std::v
   std::size_t appended = 0;
   for (const RecordedEvent& event : events) {
     append_frame(out, ids_are_positions ? event.position : event.revision, event);
-    largest = std::max(largest, raw_event_bytes(event));
+    largest = std::max(largest, recorded_event_bytes(event));
     ++appended;
     if (out.size() >= kBatchBudgetBytes) break;
   }
