@@ -12,6 +12,9 @@
 //     same JSON value otherwise;
 //   - a timestamp parse_rfc3339 accepts is formatted by format_rfc3339 as text
 //     that parses back to it; an ETag revision written as "N" parses back;
+//   - the fast decoders (page_decoder.h) take every event and page the DOM
+//     decoders take, and decode them to the same events (they may take more:
+//     On-Demand does not look into fields it does not read);
 //   - status_from_response never says ok, and names the actual revision only
 //     for wrong_expected_revision.
 #include <cstddef>
@@ -63,6 +66,12 @@ void check_event(const RecordedEvent& event) {
   }
 }
 
+bool same_event(const RecordedEvent& a, const RecordedEvent& b) {
+  return a.id == b.id && a.stream == b.stream && a.revision == b.revision && a.position == b.position &&
+         a.type == b.type && a.data == b.data && a.metadata == b.metadata && a.recorded_at == b.recorded_at &&
+         a.content_type == b.content_type;
+}
+
 void check_timestamp(std::string_view text) {
   const std::optional<evsrc::Timestamp> time = evsrc::client::parse_rfc3339(text);
   if (!time) return;
@@ -90,6 +99,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 2: {
       auto event = evsrc::client::parse_recorded_event(body);
+      auto with_dom = evsrc::client::parse_recorded_event_with_dom(body);
+      if (event.ok() && with_dom.ok()) {
+        EVSRC_FUZZ_CHECK(same_event(*event, *with_dom), "the fast and the DOM decoder disagree on an event");
+      }
+      if (with_dom.ok()) EVSRC_FUZZ_CHECK(event.ok(), "an event the DOM decoder takes is refused by the fast one");
       if (event.ok()) {
         EVSRC_FUZZ_CHECK(evsrc::fuzz::json_nesting_depth(body) <= evsrc::fuzz::kMaxJsonDepth,
                          "an event nested deeper than 512 levels was accepted");
@@ -99,7 +113,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     case 3: {
       auto page = evsrc::client::parse_event_page(body);
+      auto with_dom = evsrc::client::parse_event_page_with_dom(body);
+      if (with_dom.ok()) EVSRC_FUZZ_CHECK(page.ok(), "a page the DOM decoder takes is refused by the fast one");
+      if (page.ok() && with_dom.ok()) {
+        EVSRC_FUZZ_CHECK(page->next == with_dom->next && page->events.size() == with_dom->events.size(),
+                         "the fast and the DOM decoder disagree on a page");
+        for (std::size_t i = 0; i < page->events.size(); ++i) {
+          EVSRC_FUZZ_CHECK(same_event(page->events[i], with_dom->events[i]),
+                           "the fast and the DOM decoder disagree on an event of a page");
+        }
+      }
       if (page.ok()) {
+        EVSRC_FUZZ_CHECK(evsrc::fuzz::json_nesting_depth(body) <= evsrc::fuzz::kMaxJsonDepth,
+                         "a page nested deeper than 512 levels was accepted");
         for (const RecordedEvent& event : page->events) check_event(event);
       }
       break;

@@ -195,6 +195,13 @@ class EventStore {
   virtual Result<std::unique_ptr<EventCursor>> open_all_cursor(const AllReadOptions& options);
   virtual Result<std::unique_ptr<StreamCursor>> open_stream_cursor(std::string_view stream,
                                                                    const StreamReadOptions& options);
+  // True when this store's cursors show its own bytes, holding at most one
+  // append's events at a time (the embedded engine: mapped segments, or a
+  // buffer of one index run), whatever their limit: a reader may then read a
+  // long range through one cursor and bound its memory by what it keeps
+  // itself. False for the defaults, which hold a page of up to 1000 owned
+  // events underneath (a reader bounding its memory keeps their limits low).
+  virtual bool cursors_borrow() const { return false; }
 
   // Catch-up from a position then live. See subscription.h.
   virtual Result<std::unique_ptr<Subscription>> subscribe_all(const AllSubscriptionOptions& options);

@@ -1,5 +1,7 @@
 #include "client/remote_codec.h"
 
+#include "client/page_decoder.h"
+
 #include "core/json_depth.h"
 
 #include <array>
@@ -273,13 +275,17 @@ Result<TransactionResult> parse_transaction_result(std::string_view body, std::s
   return result;
 }
 
-Result<RecordedEvent> parse_recorded_event(std::string_view text) {
+Result<RecordedEvent> parse_recorded_event(std::string_view text) { return decode_recorded_event(text); }
+
+Result<EventPage> parse_event_page(std::string_view body) { return decode_event_page(body); }
+
+Result<RecordedEvent> parse_recorded_event_with_dom(std::string_view text) {
   auto parsed = parse_body(text);
   if (!parsed.ok()) return parsed.status();
   return recorded_event_from(*parsed);
 }
 
-Result<EventPage> parse_event_page(std::string_view body) {
+Result<EventPage> parse_event_page_with_dom(std::string_view body) {
   auto parsed = parse_body(body);
   if (!parsed.ok()) return parsed.status();
   const Json* events = member(*parsed, "events");

@@ -46,6 +46,11 @@ struct EventPage {
 };
 Result<EventPage> parse_event_page(std::string_view body);
 
+// The same decoders over a DOM (nlohmann): the reference the fast ones
+// (page_decoder.h) are checked against.
+Result<EventPage> parse_event_page_with_dom(std::string_view body);
+Result<RecordedEvent> parse_recorded_event_with_dom(std::string_view json);
+
 struct StreamListPage {
   struct Entry {
     std::string name;

@@ -44,6 +44,7 @@ class PagedCursor : public Base {
       const bool stalled = page->events.empty() && page->next == options_.from;
       page_ = std::move(page).value();
       index_ = 0;
+      if (scan_exhausted(options_.from, std::min(options_.limit - taken_, kCursorPage))) done_ = true;
       if (!stalled) {
         stalled_for_ = std::chrono::milliseconds(0);
       } else if (stalled_for_ >= kStallBudget) {
@@ -82,6 +83,18 @@ class PagedCursor : public Base {
   // The event's position (revision) when it was committed after the cursor
   // was opened: cursors never read past what was committed then.
   virtual std::optional<std::uint64_t> past_opening(const RecordedEvent& event) const = 0;
+  // After page_ was read from `page_from` with `asked` events: true when it
+  // used up what the cursor may examine (AllReadOptions::scan_limit bounds
+  // the whole cursor), so the cursor ends after its events.
+  virtual bool scan_exhausted(std::optional<std::uint64_t> page_from, std::uint64_t asked) {
+    (void)page_from;
+    (void)asked;
+    return false;
+  }
+  // For constructors: the first page, read before the cursor was made.
+  void check_first_page(std::uint64_t asked) {
+    if (scan_exhausted(options_.from, asked)) done_ = true;
+  }
 
   Options options_;
   Page page_;
@@ -100,9 +113,29 @@ class PagedAllCursor final : public PagedCursor<AllPage, AllReadOptions, EventCu
  public:
   // `end`: the last position committed at opening (forward cursors).
   PagedAllCursor(EventStore& store, AllReadOptions options, AllPage first, std::optional<Position> end)
-      : PagedCursor(std::move(options), std::move(first)), store_(store), end_(end) {}
+      : PagedCursor(std::move(options), std::move(first)), store_(store), end_(end),
+        scan_left_(options_.scan_limit) {
+    check_first_page(std::min(options_.limit, kCursorPage));
+  }
 
  private:
+  // The positions each page walked count against the cursor's scan_limit;
+  // the pages after the first get what is left of it.
+  bool scan_exhausted(std::optional<std::uint64_t> page_from, std::uint64_t asked) override {
+    if (scan_left_ == 0 || !page_.next) return false;
+    // Short of what was asked with more to read: the page's window ended.
+    if (page_.events.size() < asked) return true;
+    const bool forward = options_.direction == Direction::forward;
+    // From its first event when the page started at the head (at most one
+    // window goes uncounted).
+    const std::uint64_t start = page_from.value_or(forward ? 0 : page_.events.front().position);
+    const std::uint64_t walked = forward ? *page_.next - start : start - *page_.next;
+    if (walked >= scan_left_) return true;
+    scan_left_ -= walked;
+    options_.scan_limit = scan_left_;
+    return false;
+  }
+
   std::optional<std::uint64_t> past_opening(const RecordedEvent& event) const override {
     if (options_.direction != Direction::forward || (end_ && event.position <= *end_)) return std::nullopt;
     return event.position;
@@ -116,6 +149,7 @@ class PagedAllCursor final : public PagedCursor<AllPage, AllReadOptions, EventCu
 
   EventStore& store_;
   const std::optional<Position> end_;
+  std::uint64_t scan_left_;  // positions the cursor may still examine (0: no bound)
 };
 
 class PagedStreamCursor final : public PagedCursor<StreamPage, StreamReadOptions, StreamCursor> {

@@ -76,6 +76,7 @@ class FileStore final : public EventStore {
   Result<std::unique_ptr<EventCursor>> open_all_cursor(const AllReadOptions& options) override;
   Result<std::unique_ptr<StreamCursor>> open_stream_cursor(std::string_view stream,
                                                            const StreamReadOptions& options) override;
+  bool cursors_borrow() const override { return true; }
   Result<StreamInfo> stream_info(std::string_view stream) override;
   Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override;
   Status delete_stream(std::string_view stream, ExpectedRevision expected) override;

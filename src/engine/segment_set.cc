@@ -93,12 +93,21 @@ Status SegmentSet::load() {
 Result<std::shared_ptr<const Segment>> SegmentSet::create(std::uint64_t number, Position first_position,
                                                           std::uint64_t capacity) {
   const std::string path = directory_ + "/" + file_name(number);
-  // Out of descriptors (unavailable), nothing was created: the caller may
-  // try again later. Once the file exists, any failure is an io_error.
+  // Out of descriptors (unavailable): nothing is left behind and the caller
+  // may try again later. The file may be made already (syncing the directory
+  // needs a descriptor too): nothing refers to it yet, so it is removed, and
+  // a retry (perhaps at a later first position, once smaller appends filled
+  // the current segment) starts anew. Any other failure is an io_error.
   auto file = env_->open_file(path, Env::OpenMode::create);
   if (!file.ok()) return file.status();
-  const auto failed = [](const Status& status) {
-    return status.code() == ErrorCode::unavailable ? Status::io_error(status.message()) : status;
+  const auto failed = [&](const Status& status) -> Status {
+    if (status.code() != ErrorCode::unavailable) return status;
+    (void)(*file)->close();
+    if (Status removed = env_->remove_file(path); !removed.ok()) {
+      return Status::io_error(status.message() + "; then removing the new segment " + path +
+                              " failed: " + removed.message());
+    }
+    return status;
   };
   log::SegmentHeader header{number, first_position, capacity};
   if (Status status = (*file)->allocate(capacity); !status.ok()) return failed(status);

@@ -283,12 +283,13 @@ namespace {
 
 // Requests and responses by status class are counted by the transport,
 // which also sees the requests it answers itself (431, 413, shutdown).
-// A 503 (a resource ran out, the store closing) is worth a retry soon, and
-// /health reports the server degraded for a while after one.
+// A 503 (a resource ran out, the store closing) is worth a retry soon. One
+// for lack of a resource is counted, and /health reports the server
+// degraded for a while after it.
 void finish_response(HttpResponse& response, ServerMetrics* metrics) {
   if (response.status != 503) return;
   response.headers.set("Retry-After", "1");
-  if (metrics != nullptr) metrics->note_shortage();
+  if (response.resource_shortage && metrics != nullptr) metrics->note_shortage();
 }
 
 }  // namespace

@@ -59,9 +59,10 @@ std::string revision_etag(StreamRevision revision);
 HttpResponse store_error_response(const Status& status, std::string_view extra_json_members = {});
 inline Reply reply(HttpResponse response) { return Reply{std::move(response), nullptr, nullptr}; }
 
-// What a recorded event holds in memory: the measure by which read pages and
-// SSE batches size their store reads.
-inline std::size_t recorded_event_bytes(const RecordedEvent& event) {
+// What an event read from the store holds in memory as an owned
+// RecordedEvent: the measure by which read pages and SSE batches size their
+// reads of stores whose cursors do not borrow (EventStore::cursors_borrow).
+inline std::size_t event_bytes(const EventView& event) {
   return sizeof(RecordedEvent) + event.stream.size() + event.type.size() + event.data.size() +
          event.metadata.size() + event.content_type.size();
 }

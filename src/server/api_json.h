@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "evsrc/event_cursor.h"
+#include "core/canonical_json.h"
 #include "evsrc/types.h"
 
 namespace evsrc::server {
@@ -37,11 +39,8 @@ std::string json_text(const boost::json::value& value);
 // as nlohmann's dump with error_handler_t::replace does.
 void append_json_string(std::string& out, std::string_view bytes);
 
-// True when `text` is a JSON document other than a bare string, exactly in
-// the compact form append_json writes (so json_text(parse_json(text)) ==
-// text): checked without building a value. False may also mean "not sure"
-// (doubles, integers of 19 digits or more, duplicate keys, ...).
-bool is_canonical_json(std::string_view text);
+// core/canonical_json.h: stored documents in this form are copied as they are.
+using ::evsrc::is_canonical_json;
 
 // Event bytes <-> JSON (see the conventions above).
 void append_bytes_as_json(std::string& out, std::string_view bytes);
@@ -49,6 +48,9 @@ std::string json_to_bytes(const boost::json::value& value);
 
 // A recorded event as the API (and the CLI) shows it:
 // {"id","stream","revision","position","type","data","metadata","recordedAt"}.
-void append_recorded_event_json(std::string& out, const RecordedEvent& event);
+void append_event_json(std::string& out, const EventView& event);
+inline void append_recorded_event_json(std::string& out, const RecordedEvent& event) {
+  append_event_json(out, EventView::of(event));
+}
 
 }  // namespace evsrc::server

@@ -24,10 +24,13 @@ void record_read(ServerMetrics* metrics, std::size_t events) {
 // - its JSON stops growing once past kPageBudgetBytes, checked after every
 //   event (an event's JSON may be 6 times its bytes: control characters are
 //   escaped), so a response holds at most the budget and one event more;
-// - the store is read in sub-pages whose event count follows the size of
-//   the events seen (at most kSubPageEvents, fewer for large events; the
-//   first sub-page assumes events of the largest size accepted), so the
-//   events held at once stay near the budget too;
+// - the events held at once: a store whose cursors borrow (the embedded
+//   engine) is read through one cursor, which holds at most one append's
+//   events; any other is read in sub-pages (cursors of a few events, whose
+//   default holds them as owned copies) of at most kSubPageEvents, sized by
+//   the largest event seen so far in the page and never above what the
+//   budget left holds of that size: at most kSubPageEvents events of the
+//   largest size accepted (max_event_bytes) at once;
 // - a filtered $all read examines at most kPageScanBudget positions
 //   (AllReadOptions::scan_limit), so a filter that matches little cannot
 //   keep a worker busy for a whole-log scan: the page may come back short,
@@ -36,66 +39,77 @@ constexpr std::uint64_t kSubPageEvents = 64;
 constexpr std::size_t kPageBudgetBytes = 8 << 20;
 constexpr std::uint64_t kPageScanBudget = 1 << 18;
 
-// The `from` of the read that continues after `key` in `direction`; nullopt
-// when nothing can follow (backward past 0, forward past the last key).
-std::optional<std::uint64_t> key_after(std::uint64_t key, Direction direction) {
-  if (direction == Direction::forward) {
-    return key == UINT64_MAX ? std::nullopt : std::optional<std::uint64_t>(key + 1);
-  }
-  return key == 0 ? std::nullopt : std::optional<std::uint64_t>(key - 1);
-}
+// How a page is read: `open(from, limit, scan_limit)` opens a cursor
+// (Result<unique_ptr<Cursor>>), `key_of(view)` is an event's place in the
+// walk (revision or position), `on_cursor` sees each cursor opened.
+struct PageWalk {
+  std::optional<std::uint64_t> from;
+  std::uint64_t limit = 0;
+  Direction direction = Direction::forward;
+  bool cursors_borrow = false;
+  std::size_t max_event_bytes = 1;
+  std::uint64_t scan_budget = 0;  // keys the whole page may examine (0: no bound)
+};
 
-// Builds {"events":[...],"next":...} from `read(from, limit, scan_limit)`
-// calls returning Result<page with .events and .next>; `key_of(event)` is the
-// event's place in the walk (revision or position). `on_page` sees each
-// sub-page. `scan_budget`: keys the whole page may examine (0: no bound).
-template <class Read, class KeyOf, class OnPage>
-Result<std::string> read_page_json(std::optional<std::uint64_t> from, std::uint64_t limit, Direction direction,
-                                   std::size_t max_event_bytes, std::uint64_t scan_budget, Read read, KeyOf key_of,
-                                   OnPage on_page, std::size_t& events_read) {
+// Builds {"events":[...],"next":...}.
+template <class Open, class KeyOf, class OnCursor>
+Result<std::string> read_page_json(const PageWalk& walk, Open open, KeyOf key_of, OnCursor on_cursor,
+                                   std::size_t& events_read) {
   std::string out = "{\"events\":[";
-  std::optional<std::uint64_t> next = from;
-  std::uint64_t remaining = limit;
-  std::uint64_t sub_page = std::clamp<std::uint64_t>(kPageBudgetBytes / std::max<std::size_t>(1, max_event_bytes), 1,
-                                                     kSubPageEvents);
-  std::uint64_t scan_left = scan_budget;
+  std::optional<std::uint64_t> next = walk.from;
+  std::uint64_t remaining = walk.limit;
+  std::size_t largest_seen = 0;  // in this page
+  std::uint64_t scan_left = walk.scan_budget;
   bool first = true;
   while (true) {
+    const std::size_t largest = largest_seen != 0 ? largest_seen : std::max<std::size_t>(1, walk.max_event_bytes);
+    const std::uint64_t sub_page =
+        walk.cursors_borrow ? remaining
+                            : std::clamp<std::uint64_t>((kPageBudgetBytes - out.size()) / largest, 1, kSubPageEvents);
     const std::uint64_t asked = std::min(remaining, sub_page);
-    auto page = read(next, asked, scan_left);
-    if (!page.ok()) return page.status();
-    on_page(*page);
-    const std::optional<std::uint64_t> page_from = next;
-    next = page->next;
-    std::size_t largest = 1;
+    auto cursor = open(next, asked, scan_left);
+    if (!cursor.ok()) return cursor.status();
+    on_cursor(**cursor);
+    const std::optional<std::uint64_t> cursor_from = next;
+    std::optional<std::uint64_t> first_key;
+    std::uint64_t taken = 0;
     bool over_budget = false;
-    for (std::size_t i = 0; i < page->events.size(); ++i) {
-      const RecordedEvent& event = page->events[i];
-      if (!first) out.push_back(',');
-      first = false;
-      append_recorded_event_json(out, event);
-      largest = std::max(largest, recorded_event_bytes(event));
-      ++events_read;
-      if (out.size() >= kPageBudgetBytes) {
-        if (i + 1 < page->events.size()) next = key_after(key_of(event), direction);
-        over_budget = true;
+    while (true) {
+      Result<const EventView*> event = (*cursor)->next();
+      if (!event.ok()) return event.status();
+      if (*event == nullptr) {
+        next = (*cursor)->resume_from();
         break;
       }
+      const EventView& view = **event;
+      if (over_budget) {
+        // The first event the budget left out: the page goes on from it.
+        next = key_of(view);
+        break;
+      }
+      if (!first) out.push_back(',');
+      first = false;
+      append_event_json(out, view);
+      largest_seen = std::max(largest_seen, event_bytes(view));
+      if (!first_key) first_key = key_of(view);
+      ++taken;
+      ++events_read;
+      over_budget = out.size() >= kPageBudgetBytes;
     }
-    remaining -= std::min<std::uint64_t>(remaining, page->events.size());
+    remaining -= std::min(remaining, taken);
     if (!next || remaining == 0 || over_budget) break;
+    // A cursor that stopped short with more to read: the scan window ended,
+    // or a store answered nothing without moving. The client goes on from
+    // `next`.
+    if (taken < asked) break;
     if (scan_left != 0) {
-      // Short of what was asked but not at the end: the scan window ended.
-      if (page->events.size() < asked) break;
-      // Keys walked by this sub-page (from its first event when it started
-      // at the head, so at most one window goes uncounted).
-      const std::uint64_t start =
-          page_from.value_or(direction == Direction::forward ? 0 : key_of(page->events.front()));
-      const std::uint64_t walked = direction == Direction::forward ? *next - start : start - *next;
+      // Keys walked by this cursor (from its first event when it started at
+      // the head, so at most one window goes uncounted).
+      const std::uint64_t start = cursor_from.value_or(walk.direction == Direction::forward ? 0 : *first_key);
+      const std::uint64_t walked = walk.direction == Direction::forward ? *next - start : start - *next;
       if (walked >= scan_left) break;
       scan_left -= walked;
     }
-    sub_page = std::clamp<std::uint64_t>((kPageBudgetBytes - out.size()) / largest, 1, kSubPageEvents);
   }
   out.append("],\"next\":");
   append_optional(out, next);
@@ -117,17 +131,19 @@ Reply handle_read_stream(ApiRequest& request, const std::string& stream) {
 
   StreamRevision last_revision = 0;
   std::size_t events_read = 0;
+  EventStore& store = *request.context.store;
+  const PageWalk walk{*from, *limit, *direction, store.cursors_borrow(), request.context.limits.max_event_bytes, 0};
   Result<std::string> body = read_page_json(
-      *from, *limit, *direction, request.context.limits.max_event_bytes, /*scan_budget=*/0,
+      walk,
       [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit, std::uint64_t) {
         StreamReadOptions options;
         options.from = page_from;
         options.limit = page_limit;
         options.direction = *direction;
-        return request.context.store->read_stream(stream, options);
+        return store.open_stream_cursor(stream, options);
       },
-      [](const RecordedEvent& event) { return event.revision; },
-      [&](const StreamPage& page) { last_revision = page.last_revision; }, events_read);
+      [](const EventView& event) { return event.revision; },
+      [&](const StreamCursor& cursor) { last_revision = cursor.last_revision(); }, events_read);
   if (!body.ok()) return reply(store_error_response(body.status()));
   record_read(request.context.metrics, events_read);
   HttpResponse response = json_response(200, std::move(body).value());
@@ -186,15 +202,18 @@ Reply handle_read_all(ApiRequest& request) {
   // unless the client asks for one.
   std::uint64_t scan_budget = options.filter.empty() ? 0 : kPageScanBudget;
   if (*scan_limit) scan_budget = scan_budget == 0 ? **scan_limit : std::min(scan_budget, **scan_limit);
+  EventStore& store = *request.context.store;
+  const PageWalk walk{*from, *limit, *direction, store.cursors_borrow(), request.context.limits.max_event_bytes,
+                      scan_budget};
   Result<std::string> body = read_page_json(
-      *from, *limit, *direction, request.context.limits.max_event_bytes, scan_budget,
+      walk,
       [&](std::optional<std::uint64_t> page_from, std::uint64_t page_limit, std::uint64_t scan_left) {
         options.from = page_from;
         options.limit = page_limit;
         options.scan_limit = scan_left;
-        return request.context.store->read_all(options);
+        return store.open_all_cursor(options);
       },
-      [](const RecordedEvent& event) { return event.position; }, [](const AllPage&) {}, events_read);
+      [](const EventView& event) { return event.position; }, [](const EventCursor&) {}, events_read);
   if (!body.ok()) return reply(store_error_response(body.status()));
   record_read(request.context.metrics, events_read);
   return reply(json_response(200, std::move(body).value()));

@@ -12,14 +12,14 @@
 namespace evsrc::server {
 namespace {
 
-void append_frame(std::string& out, std::uint64_t id, const RecordedEvent& event) {
+void append_frame(std::string& out, std::uint64_t id, const EventView& event) {
   std::string data;
-  append_recorded_event_json(data, event);
+  append_event_json(data, event);
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof(digits), id).ptr;
   // A line break in a type would end the `event:` line early and let the
   // rest pass for other fields; `data` keeps the exact type.
-  std::string type = event.type;
+  std::string type(event.type);
   std::replace_if(
       type.begin(), type.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   append_sse_frame(out, std::string_view(digits, static_cast<std::size_t>(end - digits)), type, data);
@@ -27,43 +27,73 @@ void append_frame(std::string& out, std::uint64_t id, const RecordedEvent& event
 
 // A batch's frames stop once past kBatchBudgetBytes (checked after every
 // event: the transport holds one batch per subscriber, so a subscriber holds
-// at most this and one event's frame); the events read at once follow their
-// size as a read page's do (api_reads.cc). A filtered $all batch examines at
-// most kBatchScanBudget positions; one that stops there says behind() and the
-// transport asks again at once (other work queued on the workers goes first).
+// at most this and one event's frame). The events read at once: a store
+// whose cursors borrow is read through one cursor (at most one append's
+// events held); any other through a cursor of a few events, sized as a read
+// page's sub-pages are (api_reads.cc): by the largest event the feed has
+// seen, starting from the largest the server accepts. A filtered $all batch
+// examines at most kBatchScanBudget positions; one that stops there says
+// behind() and the transport asks again at once (other work queued on the
+// workers goes first).
 constexpr std::size_t kBatchBudgetBytes = 1 << 20;
 constexpr std::uint64_t kBatchScanBudget = 1 << 18;
 constexpr std::uint64_t kMaxBatchEvents = 64;
 
-// How many events a feed reads at once: starts from the largest event the
-// server accepts, then follows the largest event seen in the last read.
+// How many events a feed reads at once.
 class BatchSizer {
  public:
-  explicit BatchSizer(std::size_t max_event_bytes) : events_(fit(max_event_bytes)) {}
-  std::uint64_t events() const { return events_; }
-  void saw(std::size_t largest_event_bytes) { events_ = fit(largest_event_bytes); }
+  BatchSizer(const EventStore& store, std::size_t max_event_bytes)
+      : borrow_(store.cursors_borrow()), events_(fit(max_event_bytes)) {}
+  std::uint64_t events() const { return borrow_ ? kMaxBatchEvents : events_; }
+  // After a read: `largest_event_bytes` of the events it returned (a read
+  // that returned none tells nothing and changes nothing).
+  void saw(std::size_t largest_event_bytes) {
+    largest_ = std::max(largest_, largest_event_bytes);
+    if (largest_event_bytes != 0) events_ = fit(largest_);
+  }
 
  private:
   static std::uint64_t fit(std::size_t event_bytes) {
     return std::clamp<std::uint64_t>(kBatchBudgetBytes / std::max<std::size_t>(1, event_bytes), 1, kMaxBatchEvents);
   }
+  const bool borrow_;
   std::uint64_t events_;
+  std::size_t largest_ = 0;
 };
 
-// Appends the frames of `events` until the batch budget is passed; returns
-// how many were appended (the caller resumes after the last of them) and the
-// largest event's bytes.
-std::pair<std::size_t, std::size_t> append_frames(std::string& out, const std::vector<RecordedEvent>& events,
-                                                  bool ids_are_positions) {
-  std::size_t largest = 1;
+// What one batch read: the frames appended, the largest event's bytes, the
+// key (position or revision) of the last event appended, and where the read
+// goes on: the first event left out by the budget, or the cursor's
+// resume_from() when it ended.
+struct BatchRead {
   std::size_t appended = 0;
-  for (const RecordedEvent& event : events) {
-    append_frame(out, ids_are_positions ? event.position : event.revision, event);
-    largest = std::max(largest, recorded_event_bytes(event));
-    ++appended;
-    if (out.size() >= kBatchBudgetBytes) break;
+  std::size_t largest = 0;
+  std::uint64_t last_key = 0;
+  bool cut_by_budget = false;
+  std::optional<std::uint64_t> next;
+};
+
+Result<BatchRead> append_frames(std::string& out, EventCursor& cursor, bool ids_are_positions) {
+  BatchRead batch;
+  while (true) {
+    Result<const EventView*> event = cursor.next();
+    if (!event.ok()) return event.status();
+    if (*event == nullptr) {
+      batch.next = cursor.resume_from();
+      return batch;
+    }
+    const EventView& view = **event;
+    const std::uint64_t key = ids_are_positions ? view.position : view.revision;
+    if (batch.cut_by_budget) {
+      batch.next = key;
+      return batch;
+    }
+    append_frame(out, key, view);
+    batch.largest = std::max(batch.largest, event_bytes(view));
+    batch.last_key = key;
+    ++batch.appended;
+    batch.cut_by_budget = out.size() >= kBatchBudgetBytes;
   }
-  return {appended, largest};
 }
 
 // $all from a position, filtered. Ids are positions.
@@ -71,12 +101,12 @@ class AllFeed final : public SseFeed {
  public:
   AllFeed(EventStore& store, std::optional<Position> from, EventFilter filter, std::uint64_t max_page,
           std::size_t max_event_bytes)
-      : store_(store), next_(from), filter_(std::move(filter)), max_page_(max_page), sizer_(max_event_bytes) {}
+      : store_(store), next_(from), filter_(std::move(filter)), max_page_(max_page), sizer_(store, max_event_bytes) {}
 
   Result<std::size_t> read_next(std::string& out, std::size_t max_events) override {
     behind_ = false;
     if (max_events == 0) return std::size_t{0};
-    // With a filter, most of the log may not match: remember how far a page
+    // With a filter, most of the log may not match: remember how far a read
     // that reached the end looked, so the next call does not scan it again.
     std::optional<Position> head;
     if (!filter_.empty()) {
@@ -89,23 +119,24 @@ class AllFeed final : public SseFeed {
     options.limit = std::min<std::uint64_t>({max_events, max_page_, sizer_.events()});
     options.filter = filter_;
     if (!filter_.empty()) options.scan_limit = kBatchScanBudget;
-    Result<AllPage> page = store_.read_all(options);
-    if (!page.ok()) return page.status();
-    const auto [appended, largest] = append_frames(out, page->events, /*ids_are_positions=*/true);
-    sizer_.saw(largest);
-    if (appended < page->events.size()) {
-      next_ = page->events[appended - 1].position + 1;
-    } else if (page->next) {
-      next_ = page->next;
+    Result<std::unique_ptr<EventCursor>> cursor = store_.open_all_cursor(options);
+    if (!cursor.ok()) return cursor.status();
+    Result<BatchRead> batch = append_frames(out, **cursor, /*ids_are_positions=*/true);
+    if (!batch.ok()) return batch.status();
+    sizer_.saw(batch->largest);
+    if (batch->cut_by_budget) {
+      next_ = batch->last_key + 1;
+    } else if (batch->next) {
+      next_ = batch->next;
       // Short of the limit with more to read: the scan window ended.
-      behind_ = page->events.size() < options.limit;
+      behind_ = batch->appended < options.limit;
     } else {
-      if (!page->events.empty()) next_ = page->events.back().position + 1;
+      if (batch->appended != 0) next_ = batch->last_key + 1;
       // Every position up to `head` was committed before the read began, and
       // the read went to the end of what was committed.
       if (head && (!next_ || *next_ <= *head)) next_ = *head + 1;
     }
-    return appended;
+    return batch->appended;
   }
 
   bool behind() const override { return behind_; }
@@ -125,28 +156,29 @@ class StreamFeed final : public SseFeed {
  public:
   StreamFeed(EventStore& store, std::string stream, std::optional<StreamRevision> from, std::uint64_t max_page,
              std::size_t max_event_bytes)
-      : store_(store), stream_(std::move(stream)), next_(from), max_page_(max_page), sizer_(max_event_bytes) {}
+      : store_(store), stream_(std::move(stream)), next_(from), max_page_(max_page), sizer_(store, max_event_bytes) {}
 
   Result<std::size_t> read_next(std::string& out, std::size_t max_events) override {
     if (max_events == 0) return std::size_t{0};
     StreamReadOptions options;
     options.from = next_;
     options.limit = std::min<std::uint64_t>({max_events, max_page_, sizer_.events()});
-    Result<StreamPage> page = store_.read_stream(stream_, options);
-    if (!page.ok()) {
-      if (page.status().code() == ErrorCode::not_found) return std::size_t{0};
-      return page.status();
+    Result<std::unique_ptr<StreamCursor>> cursor = store_.open_stream_cursor(stream_, options);
+    if (!cursor.ok()) {
+      if (cursor.status().code() == ErrorCode::not_found) return std::size_t{0};
+      return cursor.status();
     }
-    const auto [appended, largest] = append_frames(out, page->events, /*ids_are_positions=*/false);
-    sizer_.saw(largest);
-    if (appended < page->events.size()) {
-      next_ = page->events[appended - 1].revision + 1;
-    } else if (page->next) {
-      next_ = page->next;
-    } else if (!page->events.empty()) {
-      next_ = page->events.back().revision + 1;
+    Result<BatchRead> batch = append_frames(out, **cursor, /*ids_are_positions=*/false);
+    if (!batch.ok()) return batch.status();
+    sizer_.saw(batch->largest);
+    if (batch->cut_by_budget) {
+      next_ = batch->last_key + 1;
+    } else if (batch->next) {
+      next_ = batch->next;
+    } else if (batch->appended != 0) {
+      next_ = batch->last_key + 1;
     }
-    return appended;
+    return batch->appended;
   }
 
  private:

@@ -95,6 +95,7 @@ HttpResponse store_error_response(const Status& status, std::string_view extra_j
   if (wrong_revision && status.actual_revision()) {
     response.headers.set("ETag", revision_etag(*status.actual_revision()));
   }
+  response.resource_shortage = status.code() == ErrorCode::unavailable;
   return response;
 }
 

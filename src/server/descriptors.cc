@@ -1,6 +1,7 @@
 #include "server/descriptors.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -22,7 +23,11 @@ std::optional<DescriptorUse> descriptor_use() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
   DIR* directory = ::opendir("/proc/self/fd");
-  if (directory == nullptr) return std::nullopt;
+  if (directory == nullptr) {
+    if (errno != EMFILE && errno != ENFILE) return std::nullopt;
+    const std::uint64_t all = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(limit.rlim_cur);
+    return DescriptorUse{all, all};
+  }
   DescriptorUse use;
   while (const dirent* entry = ::readdir(directory)) {
     if (entry->d_name[0] != '.') ++use.open;
@@ -37,6 +42,11 @@ std::uint64_t connection_cap(std::uint64_t wanted, const DescriptorUse& use) {
   const std::uint64_t taken = use.open + kDescriptorReserve;
   const std::uint64_t free = use.limit > taken ? use.limit - taken : 0;
   return std::max<std::uint64_t>(1, std::min(wanted, free));
+}
+
+bool eats_into_reserve(int fd, std::uint64_t limit) {
+  if (fd < 0 || limit == UINT64_MAX) return false;
+  return static_cast<std::uint64_t>(fd) + kDescriptorReserve >= limit;
 }
 
 }  // namespace evsrc::server

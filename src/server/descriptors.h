@@ -20,11 +20,22 @@ struct DescriptorUse {
 // limit in force afterwards (unchanged when raising is refused).
 std::uint64_t raise_descriptor_limit();
 
-// nullopt when /proc/self/fd or the limit cannot be read.
+// nullopt when /proc/self/fd or the limit cannot be read; every descriptor
+// taken (open == limit) when opening /proc/self/fd itself fails for lack
+// of one.
 std::optional<DescriptorUse> descriptor_use();
 
 // How many connections may be open at once: `wanted`, capped so that
-// kDescriptorReserve descriptors stay free beside those open now (at least 1).
+// kDescriptorReserve descriptors stay free beside those open now. At least
+// 1, so that /health can still be asked: the check below refuses any
+// connection that would eat into the reserve.
 std::uint64_t connection_cap(std::uint64_t wanted, const DescriptorUse& use);
+
+// True when an accepted connection whose socket got descriptor `fd` leaves
+// fewer than kDescriptorReserve descriptors free below `limit`: descriptors
+// are handed out lowest first, so every one below `fd` is taken. Checked at
+// every accept, it keeps the reserve when the store opened more files since
+// the start (connection_cap's count).
+bool eats_into_reserve(int fd, std::uint64_t limit);
 
 }  // namespace evsrc::server

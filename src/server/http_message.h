@@ -43,6 +43,10 @@ struct HttpResponse {
   unsigned status = 200;
   HttpHeaders headers;  // Content-Type included; Content-Length is set by the transport
   std::string body;
+  // A resource (file descriptors) ran out for this request: the API counts
+  // it (evsrc_resource_shortages_total) and /health reports it for a while.
+  // Not sent.
+  bool resource_shortage = false;
 };
 
 // The events of a subscription as SSE frames. The transport drives it:

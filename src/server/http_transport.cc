@@ -128,6 +128,7 @@ struct ServerCore {
   // Connections served at once: options.max_connections capped below the
   // descriptor limit at start (descriptors.h).
   std::size_t max_connections = 0;
+  std::uint64_t descriptor_limit = UINT64_MAX;  // RLIMIT_NOFILE at start
   std::optional<asio::steady_timer> key_watch;
   std::uint64_t key_generation = 0;
 
@@ -616,6 +617,11 @@ void ServerCore::accept() {
       if (metrics.connections_open.load(std::memory_order_relaxed) >= max_connections) {
         beast::error_code ignored;
         socket.close(ignored);
+      } else if (server::eats_into_reserve(socket.native_handle(), descriptor_limit)) {
+        // The store's reserve: refused like an EMFILE, and said so.
+        metrics.note_shortage();
+        beast::error_code ignored;
+        socket.close(ignored);
       } else if (tls) {
         launch(beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls));
       } else {
@@ -728,6 +734,7 @@ Result<std::unique_ptr<Server>> Server::start(EventStore& store, ServerOptions o
   // segment: keep kDescriptorReserve free beside what is open now.
   impl.max_connections = impl.options.max_connections;
   if (const std::optional<server::DescriptorUse> use = server::descriptor_use()) {
+    impl.descriptor_limit = use->limit;
     impl.max_connections = server::connection_cap(impl.options.max_connections, *use);
     if (impl.max_connections < impl.options.max_connections) {
       std::fprintf(stderr,

@@ -4,7 +4,9 @@
 // or subscription examines a bounded number of positions per call; a live
 // subscription ends when its key is revoked; /health tells when the store
 // refuses writes or resources run short.
+#include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "api/api_fixture.h"
 #include "engine/fault_injection_env.h"
@@ -266,6 +268,118 @@ TEST_F(ApiHealthTest, DegradedAfterAShortageAndFailedWhileWritesAreRefused) {
   EXPECT_EQ(body["status"], "failed");
   EXPECT_NE(body["reason"].get<std::string>().find("refuses writes"), std::string::npos) << failed.body;
   EXPECT_EQ(body["error"], "unavailable");
+}
+
+// A store refusing because it is closed, and /health's own `failed` reply,
+// are 503s but no shortage of resources: not counted, and /health does not
+// say "degraded" for them.
+TEST_F(ApiHealthTest, OnlyAShortageOfResourcesCountsAsOne) {
+  ASSERT_TRUE(store_->close().ok());
+  HttpResponse refused = call("POST", "/v1/streams/s-1", R"({"type":"T","data":{}})");
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_EQ(refused.headers.get("Retry-After"), std::optional<std::string_view>("1"));
+  HttpResponse failed = call("GET", "/health");
+  EXPECT_EQ(failed.status, 503u) << failed.body;
+  EXPECT_EQ(metrics_.resource_shortages.load(), 0u);
+  EXPECT_FALSE(metrics_.since_last_shortage_ms().has_value());
+}
+
+// A memory: store that records the `limit` of every page read (the default
+// cursors read pages underneath).
+class LimitRecordingStore final : public EventStore {
+ public:
+  LimitRecordingStore() : inner_(std::move(open_store("memory:")).value()) {}
+
+  std::uint64_t largest_limit_since_reset() {
+    std::lock_guard lock(mutex_);
+    return largest_;
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    largest_ = 0;
+  }
+
+  Result<AllPage> read_all(const AllReadOptions& options) override {
+    note(options.limit);
+    return inner_->read_all(options);
+  }
+  Result<StreamPage> read_stream(std::string_view stream, const StreamReadOptions& options) override {
+    note(options.limit);
+    return inner_->read_stream(stream, options);
+  }
+  Result<AppendResult> append(std::string_view stream, ExpectedRevision expected,
+                              std::span<const EventData> events) override {
+    return inner_->append(stream, expected, events);
+  }
+  Result<TransactionResult> commit(std::span<const TransactionPart> parts) override { return inner_->commit(parts); }
+  Result<StreamInfo> stream_info(std::string_view stream) override { return inner_->stream_info(stream); }
+  Status set_stream_metadata(std::string_view stream, const StreamMetadata& metadata) override {
+    return inner_->set_stream_metadata(stream, metadata);
+  }
+  Status delete_stream(std::string_view stream, ExpectedRevision expected) override {
+    return inner_->delete_stream(stream, expected);
+  }
+  Status tombstone_stream(std::string_view stream, ExpectedRevision expected) override {
+    return inner_->tombstone_stream(stream, expected);
+  }
+  Result<std::vector<std::string>> list_streams(std::string_view prefix, std::string_view after,
+                                                std::size_t limit) override {
+    return inner_->list_streams(prefix, after, limit);
+  }
+  Result<StoreStats> stats() override { return inner_->stats(); }
+  bool wait_for_commit(std::optional<Position> after, std::chrono::milliseconds timeout) override {
+    return inner_->wait_for_commit(after, timeout);
+  }
+  SnapshotStore& snapshots() override { return inner_->snapshots(); }
+  Status close() override { return inner_->close(); }
+
+ private:
+  void note(std::uint64_t limit) {
+    std::lock_guard lock(mutex_);
+    largest_ = std::max(largest_, limit);
+  }
+  std::unique_ptr<EventStore> inner_;
+  std::mutex mutex_;
+  std::uint64_t largest_ = 0;
+};
+
+// A subscriber of a store whose cursors hold owned pages reads few events at
+// once while they may be of the largest size accepted. A read that found
+// nothing tells nothing about the size of what comes next: it used to set
+// the batch to 64 events, which then held 64 MB of 1 MB events.
+TEST(ApiBatchSize, AnEmptyReadDoesNotWidenTheNextBatch) {
+  LimitRecordingStore store;
+  ApiContext context;
+  context.store = &store;
+  Api api(context);
+  HttpRequest request;
+  request.method = "GET";
+  request.target = "/v1/subscriptions/streams/big?from=0";
+  Reply reply = api.handle(request);
+  ASSERT_EQ(reply.response.status, 200u) << reply.response.body;
+  ASSERT_TRUE(reply.sse);
+  std::string out;
+  Result<std::size_t> read = reply.sse->read_next(out, 64);  // the stream does not exist yet
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(*read, 0u);
+  seed_escaped(store, "big", 1);
+  store.reset();
+  read = reply.sse->read_next(out, 64);
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  EXPECT_EQ(*read, 1u);
+  // The default max_event_bytes (1 MiB) over the batch budget (1 MiB).
+  EXPECT_EQ(store.largest_limit_since_reset(), 1u);
+
+  // An empty read again: the next batch stays sized by what was seen (1 MB).
+  read = reply.sse->read_next(out, 64);
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(*read, 0u);
+  seed_escaped(store, "big", 1);
+  store.reset();
+  read = reply.sse->read_next(out, 64);
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  EXPECT_EQ(*read, 1u);
+  EXPECT_EQ(store.largest_limit_since_reset(), 1u);
 }
 
 }  // namespace

@@ -104,6 +104,68 @@ TEST(DescriptorExhaustion, NoDescriptorForANewSegmentRefusesOnlyThatAppend) {
   ASSERT_TRUE((*opened)->close().ok());
 }
 
+// The file of the new segment was created, but syncing the directory needs
+// a descriptor too and there is none: only that append is refused, and the
+// half-made segment is not left behind. Smaller appends that still fit the
+// current segment go on meanwhile, so a segment made later starts at a later
+// position than the abandoned one would have: a reopen must still find a log
+// that continues (a stale file would read as a gap).
+TEST(DescriptorExhaustion, NoDescriptorToSyncTheDirectoryRefusesOnlyThatAppend) {
+  std::unique_ptr<Env> memory = new_memory_env();
+  FaultInjectionEnv env(memory.get());
+  StoreOptions options;
+  options.env = &env;
+  options.segment_bytes = kSegmentBytes;
+  Result<std::unique_ptr<EventStore>> opened = open_store("file:/store", options);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  std::unique_ptr<EventStore> store = std::move(*opened);
+
+  env.fail_nth(EnvOp::sync_dir, 0, FaultKind::no_descriptors);
+  std::vector<Uuid> acknowledged;
+  std::optional<StreamRevision> revision;
+  const auto append = [&](int n, std::size_t pad) -> Status {
+    std::vector<EventData> events = events_of(1, n);
+    events.front().data = "{\"n\":" + std::to_string(n) + ",\"pad\":\"" + std::string(pad, 'x') + "\"}";
+    Result<AppendResult> result = store->append(
+        "s-1", revision ? ExpectedRevision::exact(*revision) : ExpectedRevision::no_stream(), events);
+    if (!result.ok()) return result.status();
+    acknowledged.push_back(events.front().id);
+    revision = result->last_revision;
+    return Status();
+  };
+  // Every 8th append is large: the first that does not fit is one of them,
+  // and small ones still fit after it.
+  int refused_at = -1;
+  for (int i = 0; i < 400 && refused_at < 0; ++i) {
+    Status status = append(i, i % 8 == 7 ? 12000 : 200);
+    if (status.ok()) continue;
+    ASSERT_EQ(status.code(), ErrorCode::unavailable) << status.to_string();
+    refused_at = i;
+  }
+  ASSERT_GE(refused_at, 0) << "no append needed a new segment";
+  ASSERT_EQ(env.injected_faults(), 1u);
+  Result<StoreStats> stats = store->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_TRUE(stats->write_status.ok()) << stats->write_status.to_string();
+  const std::uint64_t segments = stats->segments;
+  ASSERT_TRUE(append(100000, 200).ok());
+  stats = store->stats();
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->segments, segments) << "the small append after the refusal did not go to the current segment";
+
+  for (int i = 0; i < 300; ++i) {
+    Status status = append(200000 + i, i % 8 == 7 ? 12000 : 200);
+    ASSERT_TRUE(status.ok()) << "append " << i << " after the shortage: " << status.to_string();
+  }
+  EXPECT_EQ(ids_in_store(*store), acknowledged);
+  ASSERT_TRUE(store->close().ok());
+
+  opened = open_store("file:/store", options);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  EXPECT_EQ(ids_in_store(**opened), acknowledged);
+  ASSERT_TRUE((*opened)->close().ok());
+}
+
 // The same on the real file system: the soft RLIMIT_NOFILE lowered to what
 // is open, so that creating the next segment fails with EMFILE.
 TEST(DescriptorExhaustion, RealEmfileOnANewSegmentLeavesTheStoreWritable) {

@@ -1,7 +1,10 @@
 // The transport under abuse: readers that hold every read worker do not hold
 // up writes; an append waiting for its commit holds no worker; a live
 // subscription whose key is revoked ends within a second.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -10,12 +13,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/fault_injection_env.h"
 #include "evsrc/env.h"
 #include "evsrc/event_store.h"
 #include "evsrc/server.h"
 #include "server/api_keys.h"
+#include "server/descriptors.h"
 #include "server/server_fixture.h"
 
 namespace evsrc::server_test {
@@ -211,6 +216,57 @@ TEST(ServerAbuse, RevokedKeyEndsItsLiveSubscriptionWithinASecond) {
 
   // A new request with the key is refused too.
   EXPECT_EQ(round_trip(running.port(), "GET", "/v1/all", {}, auth).status, 401u);
+}
+
+// The store opens files after the server started (new segments, index
+// files; here: descriptors taken by the test) until only the reserve is
+// left: a new connection would eat into it, and is refused, counted, and
+// reported by /health, even though far fewer connections than the cap
+// computed at start are open. Once descriptors are free again, connections
+// are served.
+TEST(ServerAbuse, ConnectionsThatWouldEatTheStoresReserveAreRefused) {
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(probe, 0);
+  ::close(probe);
+  const std::uint64_t limit =
+      std::min<std::uint64_t>(static_cast<std::uint64_t>(probe) + server::kDescriptorReserve + 200, saved.rlim_cur);
+  rlimit lowered = saved;
+  lowered.rlim_cur = limit;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  {
+    RunningServer running;
+    ASSERT_EQ(round_trip(running.port(), "GET", "/health").status, 200u);
+
+    // Take every descriptor up to the reserve: the next one handed out is
+    // the first of the reserve (the client's socket, then the server's).
+    std::vector<int> taken;
+    while (true) {
+      const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      ASSERT_GE(fd, 0);
+      taken.push_back(fd);
+      if (static_cast<std::uint64_t>(fd) + server::kDescriptorReserve + 2 >= limit) break;
+    }
+    {
+      RawConnection refused(running.port());
+      ASSERT_TRUE(refused.send(http_request("GET", "/health")));
+      EXPECT_FALSE(refused.read_response(2s).has_value()) << "a connection inside the reserve was served";
+    }
+    for (const int fd : taken) ::close(fd);
+
+    RawResponse health;
+    for (int i = 0; i < 50; ++i) {
+      health = round_trip(running.port(), "GET", "/health");
+      if (health.status != 0) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(health.status, 200u);
+    EXPECT_NE(health.body.find("\"degraded\""), std::string::npos) << health.body;
+    RawResponse metrics = round_trip(running.port(), "GET", "/metrics");
+    EXPECT_NE(metrics.body.find("evsrc_resource_shortages_total 1"), std::string::npos) << metrics.body;
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
 }
 
 }  // namespace

@@ -90,5 +90,46 @@ TEST(PagedCursor, AnEmptyPageWithoutProgressEndsTheCursor) {
   EXPECT_LT(store.reads, 40);
 }
 
+// AllReadOptions::scan_limit bounds the whole cursor, as a page's: the
+// pages after the first get what is left of it, and the cursor ends where
+// the window ends (resume_from() says where to go on).
+TEST(PagedCursor, ScanLimitBoundsTheWholeCursor) {
+  Result<std::unique_ptr<EventStore>> opened = open_store("memory:");
+  ASSERT_TRUE(opened.ok());
+  EventStore& store = **opened;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<EventData> events(1);
+    events[0].id = Uuid::random();
+    events[0].type = "T";
+    events[0].data = "{}";
+    ASSERT_TRUE(store.append(i < 2999 ? "a-1" : "b-1", ExpectedRevision::any(), events).ok());
+  }
+  const auto read = [&](const AllReadOptions& options, std::uint64_t& events) -> std::optional<std::uint64_t> {
+    Result<std::unique_ptr<EventCursor>> cursor = store.open_all_cursor(options);
+    EXPECT_TRUE(cursor.ok()) << cursor.status().to_string();
+    events = 0;
+    while (true) {
+      Result<const EventView*> next = (*cursor)->next();
+      EXPECT_TRUE(next.ok());
+      if (!next.ok() || *next == nullptr) break;
+      ++events;
+    }
+    return (*cursor)->resume_from();
+  };
+  std::uint64_t events = 0;
+  AllReadOptions filtered;
+  filtered.limit = kNoLimit;
+  filtered.filter.stream_prefix = "b-";
+  filtered.scan_limit = 1000;
+  EXPECT_EQ(read(filtered, events), std::optional<std::uint64_t>(1000));
+  EXPECT_EQ(events, 0u);
+
+  AllReadOptions unfiltered;
+  unfiltered.limit = kNoLimit;
+  unfiltered.scan_limit = 1500;
+  EXPECT_EQ(read(unfiltered, events), std::optional<std::uint64_t>(1500));
+  EXPECT_EQ(events, 1500u);
+}
+
 }  // namespace
 }  // namespace evsrc
