@@ -402,6 +402,7 @@ WorkloadResult combine_runs(const std::vector<WorkloadResult>& runs) {
   combined.p50_us = median_field(&WorkloadResult::p50_us);
   combined.p99_us = median_field(&WorkloadResult::p99_us);
   combined.ceiling_events_per_s = median_optional(&WorkloadResult::ceiling_events_per_s);
+  combined.ceiling_p50_us = median_optional(&WorkloadResult::ceiling_p50_us);
   combined.ratio = median_optional(&WorkloadResult::ratio);
   return combined;
 }

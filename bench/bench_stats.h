@@ -59,6 +59,7 @@ struct WorkloadResult {
   double p50_us = 0;    // per append call (writes) / per read call (reads)
   double p99_us = 0;
   std::optional<double> ceiling_events_per_s;
+  std::optional<double> ceiling_p50_us;  // the baseline's p50 for the same call, where one is measured
   std::optional<double> ratio;
 };
 

@@ -116,6 +116,21 @@ Result<std::vector<WorkloadResult>> run_once(const ServerBenchArguments& args, c
   settings.url = (*server)->url();
   progress("workloads against an in-process server at " + settings.url + " on a file: store");
   auto results = run_workloads(settings);
+  if (results.ok() && !bench_interrupted.load()) {
+    progress("remote client reads, each beside the embedded engine's same read");
+    auto remote = run_remote_reads(settings, *store);
+    if (!remote.ok()) {
+      (*server)->stop();
+      (void)store->close();
+      return remote.status();
+    }
+    for (WorkloadResult& result : *remote) {
+      progress("  " + result.workload + ": " + std::to_string(static_cast<long long>(result.events_per_s)) +
+               " events/s, p50 " + std::to_string(static_cast<long long>(result.p50_us)) + " us (embedded " +
+               std::to_string(static_cast<long long>(result.ceiling_p50_us.value_or(0))) + " us)");
+      results->push_back(std::move(result));
+    }
+  }
   (*server)->stop();
   if (results.ok() && !args.skip_embedded && !bench_interrupted.load()) {
     progress("embedded: " + std::to_string(settings.clients) + " threads appending 1 event each through EventStore");
@@ -160,10 +175,11 @@ Json to_json(const WorkloadResult& result, int runs, std::size_t clients) {
   line["events_per_s"] = result.events_per_s;
   line["p50_us"] = result.p50_us;
   line["p99_us"] = result.p99_us;
-  if (result.workload == "append-1") {
+  if (result.workload == "append-1" || result.workload.starts_with("remote-")) {
     line["embedded_events_per_s"] = optional_json(result.ceiling_events_per_s);
     line["ratio_server_embedded"] = optional_json(result.ratio);
   }
+  if (result.ceiling_p50_us) line["embedded_p50_us"] = *result.ceiling_p50_us;
   line["events"] = result.events;
   line["requests"] = result.calls;
   line["seconds"] = result.seconds;
@@ -191,9 +207,11 @@ void print_table(const std::vector<WorkloadResult>& results, const std::string& 
                 result.p99_us);
   }
   for (const WorkloadResult& result : results) {
-    if (result.workload == "append-1" && result.ratio) {
-      std::printf("append-1 server/embedded: %.3f (%.0f / %.0f events/s)\n", *result.ratio, result.events_per_s,
-                  result.ceiling_events_per_s.value_or(0));
+    if ((result.workload == "append-1" || result.workload.starts_with("remote-")) && result.ratio) {
+      std::printf("%s server/embedded: %.3f (%.0f / %.0f events/s", result.workload.c_str(), *result.ratio,
+                  result.events_per_s, result.ceiling_events_per_s.value_or(0));
+      if (result.ceiling_p50_us) std::printf("; p50 %.0f / %.0f us", result.p50_us, *result.ceiling_p50_us);
+      std::printf(")\n");
     }
   }
   std::printf(

@@ -6,7 +6,13 @@
 //   sse-fanout   S subscribers of /v1/subscriptions/all while W writers append
 //                1 event each: delivered events/s over all subscribers and the
 //                delivery latency (append sent -> event received)
-// Latencies are per request (per delivered event for sse-fanout).
+//   remote-catchup    $all from 0 to the end through one cursor of the remote
+//                     client (open_remote_store), every field used
+//   remote-load-1000  a 1000-event stream loaded (read_stream) and folded
+//                     through the remote client
+// Latencies are per request (per delivered event for sse-fanout; per whole
+// read for the remote workloads, whose baseline is the embedded engine doing
+// the same read of the same store).
 #pragma once
 
 #include <cstddef>
@@ -14,7 +20,9 @@
 #include <string>
 
 #include "bench/bench_stats.h"
+#include "evsrc/event_store.h"
 #include "evsrc/status.h"
+#include <vector>
 
 namespace evsrc::bench {
 
@@ -36,5 +44,8 @@ Result<WorkloadResult> run_server_single_appends(const ServerWorkloadSettings& s
 Result<WorkloadResult> run_server_batch_appends(const ServerWorkloadSettings& settings);
 Result<WorkloadResult> run_server_reads(const ServerWorkloadSettings& settings);
 Result<WorkloadResult> run_server_fanout(const ServerWorkloadSettings& settings);
+// remote-catchup and remote-load-1000 (bench/remote_workloads.cc), each with
+// the figures of `embedded` (the store behind the server) as its ceiling.
+Result<std::vector<WorkloadResult>> run_remote_reads(const ServerWorkloadSettings& settings, EventStore& embedded);
 
 }  // namespace evsrc::bench

@@ -1,6 +1,7 @@
 #include "core/canonical_json.h"
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 #include <vector>
 
@@ -48,7 +49,17 @@ namespace {
 // building a value: a recursive descent over the bytes that accepts only
 // what a parse and serialisation would give back unchanged, and says false
 // (the caller then parses) for anything else it is not sure of.
+// Bytes a canonical string holds as they are, needing no look: printable
+// ASCII other than the quote and the backslash.
+constexpr std::array<bool, 256> kPlainTable = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x80; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return table;
+}();
+
 class CanonicalCheck {
+  static constexpr const std::array<bool, 256>& kPlain = kPlainTable;
+
  public:
   explicit CanonicalCheck(std::string_view text) : text_(text) {}
 
@@ -103,6 +114,11 @@ class CanonicalCheck {
   bool string() {
     ++at_;  // the opening quote
     while (at_ < text_.size()) {
+      // Runs of plain ASCII at once.
+      const char* const data = text_.data();
+      const std::size_t size = text_.size();
+      while (at_ < size && kPlain[static_cast<unsigned char>(data[at_])]) ++at_;
+      if (at_ >= size) break;
       const auto c = static_cast<unsigned char>(text_[at_]);
       if (c == '"') {
         ++at_;
@@ -173,7 +189,7 @@ class CanonicalCheck {
     }
     // A key twice would come back once: compare the keys' bytes (canonical
     // strings are equal exactly when their texts are).
-    std::vector<std::string_view> keys;
+    SmallKeys keys;
     while (true) {
       if (at_ >= text_.size() || text_[at_] != '"') return false;
       const std::size_t key_start = at_;
@@ -192,18 +208,38 @@ class CanonicalCheck {
     }
   }
 
-  static bool unique(std::vector<std::string_view>& keys) {
-    if (keys.size() <= 8) {
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        for (std::size_t j = i + 1; j < keys.size(); ++j) {
-          if (keys[i] == keys[j]) return false;
-        }
+  // The keys of one object: the first few inline, more on the heap.
+  class SmallKeys {
+   public:
+    void push_back(std::string_view key) {
+      if (count_ < inline_.size()) {
+        inline_[count_++] = key;
+        return;
       }
-      return true;
+      if (more_.empty()) more_.assign(inline_.begin(), inline_.end());
+      more_.push_back(key);
+      ++count_;
     }
-    std::sort(keys.begin(), keys.end());
-    return std::adjacent_find(keys.begin(), keys.end()) == keys.end();
-  }
+    bool unique() {
+      if (count_ <= inline_.size()) {
+        for (std::size_t i = 0; i < count_; ++i) {
+          for (std::size_t j = i + 1; j < count_; ++j) {
+            if (inline_[i] == inline_[j]) return false;
+          }
+        }
+        return true;
+      }
+      std::sort(more_.begin(), more_.end());
+      return std::adjacent_find(more_.begin(), more_.end()) == more_.end();
+    }
+
+   private:
+    std::array<std::string_view, 8> inline_;
+    std::size_t count_ = 0;
+    std::vector<std::string_view> more_;
+  };
+
+  static bool unique(SmallKeys& keys) { return keys.unique(); }
 
   std::string_view text_;
   std::size_t at_ = 0;

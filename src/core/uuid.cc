@@ -1,6 +1,7 @@
 #include "evsrc/uuid.h"
 
-#include <uuid/uuid.h>
+#include "core/text_format.h"
+
 
 #include <algorithm>
 #include <cstring>
@@ -12,19 +13,55 @@ bool Uuid::is_nil() const {
   return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
 }
 
-std::string Uuid::to_string() const {
-  char text[37];
-  uuid_unparse_lower(bytes.data(), text);
-  return std::string(text, 36);
+namespace {
+
+constexpr bool is_hyphen_at(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
+}  // namespace
+
+char* write_uuid(char* out, const Uuid& uuid) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < kUuidTextSize;) {
+    if (is_hyphen_at(i)) {
+      out[i++] = '-';
+      continue;
+    }
+    out[i++] = kHex[uuid.bytes[byte] >> 4];
+    out[i++] = kHex[uuid.bytes[byte] & 0xF];
+    ++byte;
+  }
+  return out + kUuidTextSize;
+}
+
+std::string Uuid::to_string() const {
+  char text[kUuidTextSize];
+  return std::string(text, write_uuid(text, *this));
+}
+
+// The hyphenated form, hex digits of any case (as libuuid's uuid_parse).
 std::optional<Uuid> Uuid::parse(std::string_view text) {
-  if (text.size() != 36) return std::nullopt;
-  char buffer[37];
-  std::copy(text.begin(), text.end(), buffer);
-  buffer[36] = '\0';
+  if (text.size() != kUuidTextSize) return std::nullopt;
   Uuid uuid;
-  if (uuid_parse(buffer, uuid.bytes.data()) != 0) return std::nullopt;
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < kUuidTextSize;) {
+    if (is_hyphen_at(i)) {
+      if (text[i++] != '-') return std::nullopt;
+      continue;
+    }
+    const int high = hex_value(text[i]);
+    const int low = hex_value(text[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    uuid.bytes[byte++] = static_cast<std::uint8_t>(high << 4 | low);
+    i += 2;
+  }
   return uuid;
 }
 

@@ -1,6 +1,7 @@
 #include "server/api_json.h"
 
 #include "core/canonical_json.h"
+#include "core/text_format.h"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <algorithm>
@@ -293,7 +294,8 @@ std::string json_to_bytes(const bj::value& value) {
 }
 
 void append_event_json(std::string& out, const EventView& event) {
-  out.append("{\"id\":\"").append(event.id.to_string()).append("\",\"stream\":");
+  char id[kUuidTextSize];
+  out.append("{\"id\":\"").append(id, write_uuid(id, event.id)).append("\",\"stream\":");
   append_json_string(out, event.stream);
   out.append(",\"revision\":");
   append_integer(out, event.revision);
@@ -305,7 +307,8 @@ void append_event_json(std::string& out, const EventView& event) {
   append_bytes_as_json(out, event.data);
   out.append(",\"metadata\":");
   append_bytes_as_json(out, event.metadata);
-  out.append(",\"recordedAt\":\"").append(format_rfc3339(event.recorded_at)).append("\"");
+  char recorded_at[kRfc3339MaxSize];
+  out.append(",\"recordedAt\":\"").append(recorded_at, write_rfc3339(recorded_at, event.recorded_at)).append("\"");
   // Only when it is not the default, so the common shape stays the specified one.
   if (event.content_type != "application/json") {
     out.append(",\"contentType\":");

@@ -2,8 +2,12 @@
 // timestamps, stream categories and stream-name rules.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+#include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/append_rules.h"
 #include "core/read_paging.h"
@@ -111,6 +115,32 @@ TEST(TimestampTest, FormatRfc3339) {
   EXPECT_EQ(format_rfc3339(Timestamp{}), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(format_rfc3339(Timestamp(std::chrono::microseconds(1'795'941'248'123'456))), "2026-11-29T08:34:08.123456Z");
   EXPECT_EQ(format_rfc3339(Timestamp(std::chrono::microseconds(-1))), "1969-12-31T23:59:59.999999Z");
+}
+
+// The civil-date arithmetic of format_rfc3339 against the C library's
+// gmtime over the years 0000-9999 (leap days, centuries, the epoch's edges).
+TEST(TimestampTest, FormatRfc3339MatchesGmtimeAcrossTheYears) {
+  std::mt19937_64 random(7);
+  constexpr std::int64_t kYear0 = -62'167'219'200;   // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kYear10000 = 253'402'300'800;
+  std::vector<std::int64_t> seconds = {kYear0, kYear10000 - 1, 0, -1, 951'782'400 /* 2000-02-29 */,
+                                       4'107'542'399 /* 2100-02-28T23:59:59 */};
+  for (int i = 0; i < 20000; ++i) {
+    seconds.push_back(kYear0 + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(kYear10000 - kYear0)));
+  }
+  for (const std::int64_t second : seconds) {
+    const std::int64_t micros = second * 1'000'000 + static_cast<std::int64_t>(random() % 1'000'000);
+    const std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&t, &tm), nullptr);
+    char expected[64];
+    std::snprintf(expected, sizeof(expected), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros - second * 1'000'000));
+    ASSERT_EQ(format_rfc3339(Timestamp(std::chrono::microseconds(micros))), expected) << second;
+  }
+  // Outside 0000-9999: still written (with more digits or a sign).
+  EXPECT_EQ(format_rfc3339(Timestamp(std::chrono::microseconds(kYear10000 * 1'000'000))),
+            "10000-01-01T00:00:00.000000Z");
 }
 
 TEST(StreamCategoryTest, PartBeforeTheFirstDash) {
