@@ -242,6 +242,53 @@ TEST_P(StoreConformance, StatsCountEventsAndStreams) {
 // AllReadOptions::scan_limit: a filtered page examines at most that many
 // positions, so it may come back short or empty with `next` set; paging on
 // still finds every match, in order, once.
+// A scan-limited read of an empty store ends at once: no `next` to page on
+// forever (PostgreSQL once answered one, and a filtered subscription of an
+// empty store then skipped its first events).
+TEST_P(StoreConformance, ReadAllScanLimitedOnAnEmptyStoreEnds) {
+  for (const Direction direction : {Direction::forward, Direction::backward}) {
+    SCOPED_TRACE(direction == Direction::forward ? "forward" : "backward");
+    AllReadOptions options;
+    options.direction = direction;
+    options.filter.stream_prefix = "b-";
+    options.scan_limit = 10;
+    Result<AllPage> page = store().read_all(options);
+    ASSERT_OK(page);
+    EXPECT_TRUE(page->events.empty());
+    EXPECT_EQ(page->next, std::nullopt);
+  }
+}
+
+// A cursor's scan_limit bounds the whole cursor, as a page's: it ends where
+// the window ends, and resume_from() says where to go on.
+TEST_P(StoreConformance, CursorScanLimitBoundsTheWholeCursor) {
+  ASSERT_OK(store().append("a-1", ExpectedRevision::any(), make_events(25)));
+  ASSERT_OK(store().append("b-1", ExpectedRevision::any(), make_events(1)));
+  const std::vector<RecordedEvent> all = read_whole_all(store(), EventFilter{});
+  ASSERT_EQ(all.size(), 26u);
+  AllReadOptions options;
+  options.from = all.front().position;
+  options.limit = kNoLimit;
+  options.filter.stream_prefix = "b-";
+  options.scan_limit = 20;
+  Result<std::unique_ptr<EventCursor>> cursor = store().open_all_cursor(options);
+  ASSERT_OK(cursor);
+  Result<const EventView*> event = (*cursor)->next();
+  ASSERT_OK(event);
+  EXPECT_EQ(*event, nullptr) << "the cursor read past its scan window";
+  const std::optional<std::uint64_t> resume = (*cursor)->resume_from();
+  ASSERT_TRUE(resume.has_value());
+  EXPECT_EQ(*resume, all.front().position + 20);
+
+  options.from = *resume;
+  cursor = store().open_all_cursor(options);
+  ASSERT_OK(cursor);
+  event = (*cursor)->next();
+  ASSERT_OK(event);
+  ASSERT_NE(*event, nullptr);
+  EXPECT_EQ((*event)->stream, "b-1");
+}
+
 TEST_P(StoreConformance, ReadAllScanLimitBoundsTheWorkOfAFilteredPage) {
   ASSERT_OK(store().append("a-1", ExpectedRevision::any(), make_events(15)));
   ASSERT_OK(store().append("b-1", ExpectedRevision::any(), make_events(1)));
