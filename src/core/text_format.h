@@ -15,6 +15,14 @@ inline constexpr std::size_t kUuidTextSize = 36;
 // more (format_rfc3339 writes them with a sign or more digits).
 inline constexpr std::size_t kRfc3339MaxSize = 40;
 
+// The value of one hex digit, either case; -1 for any other character.
+inline int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Writes the lower-case hyphenated form; returns the end (out + 36).
 char* write_uuid(char* out, const Uuid& uuid);
 // Writes format_rfc3339(time) into out[0, kRfc3339MaxSize); returns the end.

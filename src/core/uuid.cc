@@ -17,13 +17,6 @@ namespace {
 
 constexpr bool is_hyphen_at(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 char* write_uuid(char* out, const Uuid& uuid) {
@@ -56,8 +49,8 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
       if (text[i++] != '-') return std::nullopt;
       continue;
     }
-    const int high = hex_value(text[i]);
-    const int low = hex_value(text[i + 1]);
+    const int high = hex_digit_value(text[i]);
+    const int low = hex_digit_value(text[i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
     uuid.bytes[byte++] = static_cast<std::uint8_t>(high << 4 | low);
     i += 2;
